@@ -1,0 +1,120 @@
+"""One flat error hierarchy for the engine.
+
+Each error carries the numeric code of the API draft's error table (``code``) and
+a message a user can act on. HTTP statuses and OGC exception codes are decided in
+``services/errors.py`` from the error type, never here.
+"""
+
+from __future__ import annotations
+
+
+class OnDemandError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    code: int = 0
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProcessGraphMissing(OnDemandError, ValueError):
+    """The request carries no process graph."""
+
+    code = 2001
+
+
+class ProcessGraphInvalid(OnDemandError, ValueError):
+    """The process graph's structure is invalid (shape, cycle, dangling reference, size)."""
+
+    code = 2002
+
+
+class ProcessUnsupported(OnDemandError, ValueError):
+    """A node names a process the server does not have."""
+
+    code = 2101
+
+
+class ArgumentUnsupported(OnDemandError, ValueError):
+    """A node passes an argument its process does not declare."""
+
+    code = 2102
+
+
+class ArgumentInvalid(OnDemandError, ValueError):
+    """An argument has a value of the wrong type or out of range."""
+
+    code = 2103
+
+
+class ArgumentMissing(OnDemandError, ValueError):
+    """A required argument is missing."""
+
+    code = 2104
+
+
+class CollectionNotFound(OnDemandError, LookupError):
+    """No collection has the requested id."""
+
+    code = 1201
+
+
+class BandNotFound(OnDemandError, LookupError):
+    """A collection has no band of the requested name or id."""
+
+    code = 1202
+
+
+class InvalidCRS(OnDemandError, ValueError):
+    """A CRS string cannot be understood."""
+
+    code = 601
+
+
+class OutOfBounds(OnDemandError, ValueError):
+    """A coordinate, bounding box or date range lies outside what is valid or available."""
+
+    code = 602
+
+
+class NoData(OnDemandError, LookupError):
+    """The request selects no data at all (no item under the bbox and dates)."""
+
+    code = 1203
+
+
+class OutputFormatUnsupported(OnDemandError, ValueError):
+    """The requested output format is not available."""
+
+    code = 3001
+
+
+class OutputOptionUnsupported(OnDemandError, ValueError):
+    """An output format option is unknown."""
+
+    code = 3002
+
+
+class OutputOptionInvalid(OnDemandError, ValueError):
+    """An output format option has an invalid value or an impossible combination."""
+
+    code = 3003
+
+
+class PixelLimitExceeded(OnDemandError, ValueError):
+    """A synchronous request asks for more pixels than the configured limit."""
+
+    code = 10001
+
+
+class ResourceNotFound(OnDemandError, LookupError):
+    """A job, service, file or other resource does not exist (or is not the caller's)."""
+
+    code = 404
+
+
+class CatalogInvalid(OnDemandError, ValueError):
+    """A STAC catalog given to the server cannot be loaded."""
+
+    code = 10002

@@ -1,0 +1,60 @@
+"""Server and engine settings: one object, built once and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults a single-machine deployment can use."""
+
+    data_dir: Path = Path("data")
+    catalogs: tuple[Path, ...] = ()
+    demo: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_pixels: int = 25_000_000
+    """Largest number of pixels (width x height x dates x bands read) per synchronous request."""
+    max_graph_nodes: int = 200
+    max_graph_depth: int = 64
+    max_body_bytes: int = 10 * 1024 * 1024
+    read_threads: int = field(default_factory=lambda: min(8, (os.cpu_count() or 2) * 2))
+    """Threads reading dates and bands concurrently inside one evaluation."""
+    worker_threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    """Threads running blocking raster work for HTTP requests."""
+    cache_bytes: int = 2 * 1024**3
+
+    @property
+    def uses_demo(self) -> bool:
+        """The demo catalog is served when asked for or when no catalog is given."""
+        return self.demo or not self.catalogs
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``ONDEMAND_*`` variables, then explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        if "ONDEMAND_DATA_DIR" in env:
+            values["data_dir"] = Path(env["ONDEMAND_DATA_DIR"])
+        if "ONDEMAND_CATALOGS" in env:
+            values["catalogs"] = tuple(
+                Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
+            )
+        for name, kind in (
+            ("max_pixels", int),
+            ("max_graph_nodes", int),
+            ("max_graph_depth", int),
+            ("max_body_bytes", int),
+            ("read_threads", int),
+            ("worker_threads", int),
+            ("cache_bytes", int),
+        ):
+            key = f"ONDEMAND_{name.upper()}"
+            if key in env:
+                values[name] = kind(env[key])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
