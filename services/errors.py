@@ -1,0 +1,61 @@
+"""The one mapping from engine errors to HTTP statuses and JSON error bodies."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ondemand import errors
+
+log = logging.getLogger("ondemand")
+
+STATUS: dict[type[errors.OnDemandError], int] = {
+    errors.ResourceNotFound: 404,
+    errors.PixelLimitExceeded: 413,
+}
+"""HTTP status per error type; every other engine error is the client's: 400."""
+
+
+def status_of(exc: errors.OnDemandError) -> int:
+    """HTTP status of an engine error."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def error_response(code: int | str, message: str, status: int) -> JSONResponse:
+    """A JSON error body ``{"code", "message"}`` with the given status."""
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+async def handle_engine_error(request: Request, exc: Exception) -> Response:
+    """Answer an engine error with its status and code."""
+    assert isinstance(exc, errors.OnDemandError)
+    return error_response(exc.code, exc.message, status_of(exc))
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Answer starlette's HTTP errors (404 route, 405 method) as JSON errors."""
+    assert isinstance(exc, HTTPException)
+    headers = getattr(exc, "headers", None)
+    response = error_response(exc.status_code, str(exc.detail), exc.status_code)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Answer a bug: log it with its traceback, 500 with a generic message."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "Internal server error; this is a bug, please report it.", 500)
+
+
+EXCEPTION_HANDLERS = {
+    errors.OnDemandError: handle_engine_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}
