@@ -115,6 +115,7 @@ class _CollectionSpec:
     scl: bool
     toa: bool
     seed: int
+    parcel_scale: float = 1.0
 
 
 def _acq(day: str, cloud: float, edge: bool = False, hour: int = 10) -> _Acquisition:
@@ -218,6 +219,7 @@ def collection_specs(downscale: int = 1) -> tuple[_CollectionSpec, ...]:
         scl=False,
         toa=True,
         seed=3302,
+        parcel_scale=2.0,
     )
     return (l2a, l1c)
 
@@ -363,8 +365,9 @@ def _landscape(spec: _CollectionSpec, grid: _Grid) -> _Landscape:
     u = xx * math.cos(theta) + yy * math.sin(theta)
     v = -xx * math.sin(theta) + yy * math.cos(theta)
     span = math.hypot(right - left, top - bottom) + 2000.0
-    ubreaks = np.cumsum(rng.uniform(350.0, 900.0, int(span / 350.0) + 2)) - span / 2
-    vbreaks = np.cumsum(rng.uniform(250.0, 650.0, int(span / 250.0) + 2)) - span / 2
+    ps = spec.parcel_scale
+    ubreaks = np.cumsum(rng.uniform(350.0 * ps, 900.0 * ps, int(span / 350.0 / ps) + 2)) - span / 2
+    vbreaks = np.cumsum(rng.uniform(250.0 * ps, 650.0 * ps, int(span / 250.0 / ps) + 2)) - span / 2
     bu = np.clip(np.searchsorted(ubreaks, u), 1, len(ubreaks) - 1)
     bv = np.clip(np.searchsorted(vbreaks, v), 1, len(vbreaks) - 1)
     n_blocks = (len(ubreaks) + 1) * (len(vbreaks) + 1)
@@ -389,10 +392,11 @@ def _landscape(spec: _CollectionSpec, grid: _Grid) -> _Landscape:
     ) + 600.0 * np.sin(2 * math.pi * grid.x / 2300.0)
     river = np.abs(grid.y[:, None] - centre[None, :]) < max(70.0, 0.6 * spec.pixel)
     cover[lakes | river] = _WATER_CLASS
-    texture = 1.0 + 0.06 * _smooth_noise(rng, grid, spec.bounds, 250.0)
-    texture *= 1.0 + 0.02 * _smooth_noise(rng, grid, spec.bounds, 60.0)
+    # gentle large-scale brightness variation in 1 % steps (smooth per-pixel texture
+    # would make the DEFLATE-compressed demo several times larger)
+    texture = np.round(100.0 * (1.0 + 0.02 * _smooth_noise(rng, grid, spec.bounds, 600.0)))
     return _Landscape(cover, p_shift[parcel], p_amp[parcel], p_soil[parcel],
-                      texture.astype(np.float32))
+                      (texture / 100.0).astype(np.float32))
 
 
 def _ndvi(land: _Landscape, when: datetime) -> np.ndarray:
@@ -485,9 +489,7 @@ def _scene(
     return _Scene(veg, tau, shadow, outside, scl)
 
 
-def _reflectance(
-    band: str, land: _Landscape, scene: _Scene, toa: bool, noise: np.ndarray
-) -> np.ndarray:
+def _reflectance(band: str, land: _Landscape, scene: _Scene, toa: bool) -> np.ndarray:
     """Reflectance x10000 (uint16, 0 outside the swath) of one band on one date."""
     surface = (_SOIL[band] * land.soil * (1.0 - scene.veg) + _VEG[band] * scene.veg)
     surface = surface * land.texture
@@ -497,7 +499,7 @@ def _reflectance(
     if toa:
         surface = surface + _PATH_RADIANCE[band]
     refl = surface * (1.0 - scene.tau) + _CLOUD[band] * scene.tau
-    dn = np.clip(np.rint(refl * 10000.0 + noise), 1, 65535).astype(np.uint16)
+    dn: np.ndarray = np.clip(np.rint(refl * 10000.0), 1, 65535).astype(np.uint16)
     dn[scene.outside] = 0
     return dn
 
@@ -530,14 +532,12 @@ def _generate_collection(out: Path, spec: _CollectionSpec, pool: ThreadPoolExecu
         item_dir = out / item_id
         item_dir.mkdir(parents=True, exist_ok=True)
         scene = _scene(spec, grid, land, acq, k)
-        rng = np.random.default_rng([spec.seed, k, 7])
-        noise = rng.normal(0.0, 3.0, (grid.height, grid.width)).astype(np.float32)
         for band in spec.bands:
             if band.name == "SCL":
                 assert scene.scl is not None
                 array = scene.scl
             else:
-                array = _reflectance(band.name, land, scene, spec.toa, noise)
+                array = _reflectance(band.name, land, scene, spec.toa)
             _write_cog(item_dir / f"{band.name}.tif", array, crs, grid.transform)
         item = _item_json(spec, grid, acq, item_id)
         (item_dir / f"{item_id}.json").write_text(json.dumps(item, indent=1))

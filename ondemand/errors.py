@@ -118,3 +118,9 @@ class CatalogInvalid(OnDemandError, ValueError):
     """A STAC catalog given to the server cannot be loaded."""
 
     code = 10002
+
+
+class RequestTooLarge(OnDemandError, ValueError):
+    """A request body or upload is over the configured size."""
+
+    code = 413

@@ -60,7 +60,9 @@ class DatasetPool:
     @contextmanager
     def open(self, href: str) -> Iterator[DatasetReader]:
         """Yield an open dataset for ``href``, opening it at most once per thread."""
-        cache: OrderedDict[str, DatasetReader] = getattr(self._local, "cache", None) or OrderedDict()
+        cache: OrderedDict[str, DatasetReader] = (
+            getattr(self._local, "cache", None) or OrderedDict()
+        )
         self._local.cache = cache
         src = cache.pop(href, None)
         if src is None or src.closed:
@@ -111,26 +113,19 @@ class RasterReader:
 
     def read_layer(self, acquisition: Acquisition, band: Band, window: Window) -> np.ma.MaskedArray:
         """Mosaic one band of one acquisition onto the window (first valid pixel wins)."""
-        result: np.ma.MaskedArray | None = None
+        values = np.zeros((window.height, window.width), np.float32)
+        missing = np.ones((window.height, window.width), bool)
         for item in acquisition.items:
             asset = item.assets.get(band.name)
             if asset is None:
                 continue
             raw = self._read_asset(asset.href, band, window)
-            if result is None:
-                result = raw
-            else:
-                fill = np.ma.getmaskarray(result) & ~np.ma.getmaskarray(raw)
-                result.data[fill] = raw.data[fill]
-                result.mask[fill] = False
-            if not np.ma.getmaskarray(result).any():
+            fill = missing & ~np.ma.getmaskarray(raw)
+            values[fill] = np.ma.getdata(raw)[fill]
+            missing &= ~fill
+            if not missing.any():
                 break
-        if result is None:
-            return np.ma.MaskedArray(
-                np.zeros((window.height, window.width), np.float32),
-                mask=np.ones((window.height, window.width), bool),
-            )
-        return result
+        return np.ma.MaskedArray(values, mask=missing)
 
     def _read_asset(self, href: str, band: Band, window: Window) -> np.ma.MaskedArray:
         """Read one asset's pixels under the window as scaled float32 with a full mask."""

@@ -15,6 +15,7 @@ log = logging.getLogger("ondemand")
 STATUS: dict[type[errors.OnDemandError], int] = {
     errors.ResourceNotFound: 404,
     errors.PixelLimitExceeded: 413,
+    errors.RequestTooLarge: 413,
 }
 """HTTP status per error type; every other engine error is the client's: 400."""
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ondemand.catalog import Catalog
@@ -20,6 +25,10 @@ class AppState:
     settings: Settings
     catalog: Catalog
     engine: Engine
+    limiter: CapacityLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = CapacityLimiter(self.settings.worker_threads)
 
     def close(self) -> None:
         """Release threads and files."""
@@ -40,3 +49,12 @@ def state_of(request: Request) -> AppState:
     state = request.app.state.ondemand
     assert isinstance(state, AppState)
     return state
+
+
+T = TypeVar("T")
+
+
+async def run_blocking(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking raster work in the worker threads, never on the event loop."""
+    limiter = state_of(request).limiter
+    return await anyio.to_thread.run_sync(partial(fn, *args), limiter=limiter)

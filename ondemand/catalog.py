@@ -1,0 +1,681 @@
+"""Collections and items of static STAC catalogs, with a spatio-temporal index.
+
+A collection is loaded from one static ``collection.json`` (items linked with relative
+hrefs) through pystac. Each item holds one single-band GeoTIFF per band (asset key =
+band name). Band metadata comes from the STAC extensions (``eo:bands``,
+``raster:bands``, ``proj:*``), the collection's ``summaries`` / ``item_assets`` and a few
+``ondemand:`` fields (``ondemand:aliases`` on the collection, ``ondemand:band_id`` in an
+``eo:bands`` entry). GeoTIFFs are opened only for facts STAC does not give.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pystac
+import rasterio
+from affine import Affine
+from pystac.stac_io import DefaultStacIO
+from rasterio.crs import CRS
+from rasterio.errors import RasterioError
+from rasterio.warp import transform as warp_transform
+from rasterio.warp import transform_bounds
+
+from .errors import BandNotFound, CatalogInvalid, CollectionNotFound, InvalidCRS
+from .window import Bounds, parse_crs
+
+WGS84 = CRS.from_epsg(4326)
+_NON_DATA_ROLES = frozenset({"thumbnail", "overview", "metadata", "visual"})
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of a collection: identity, spectral facts and pixel encoding."""
+
+    name: str
+    band_id: str
+    common_name: str | None
+    wavelength_nm: float | None
+    res_m: float | None
+    dtype: str
+    nodata: float | None
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Asset:
+    """The single-band GeoTIFF of one band of one item."""
+
+    href: str
+    band: str
+    transform: Affine | None
+    shape: tuple[int, int] | None
+
+
+@dataclass(frozen=True, eq=False)
+class Item:
+    """One acquisition: a datetime, a footprint, a CRS and one asset per band.
+
+    Compared and hashed by identity (usable as a dict key or in a set).
+    """
+
+    id: str
+    datetime: datetime
+    bbox: tuple[float, float, float, float]
+    geometry: dict[str, Any]
+    crs: CRS
+    assets: Mapping[str, Asset]
+    identity: str
+
+
+@dataclass(frozen=True, eq=False)
+class Collection:
+    """A collection of items sharing bands, with item search by bounds and dates.
+
+    Compared and hashed by identity.
+    """
+
+    id: str
+    title: str
+    description: str
+    source: str
+    license: str
+    bands: tuple[Band, ...]
+    items: tuple[Item, ...]
+    crs: CRS
+    resolution: float
+    bbox: tuple[float, float, float, float]
+    interval: tuple[datetime, datetime]
+    aliases: tuple[str, ...] = ()
+    stac: dict[str, Any] = field(default_factory=dict)
+    _index: _ItemIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            raise CatalogInvalid(f"Collection {self.id!r} has no items")
+        if list(self.items) != sorted(self.items, key=lambda i: i.datetime):
+            object.__setattr__(self, "items", tuple(sorted(self.items, key=lambda i: i.datetime)))
+        object.__setattr__(self, "_index", _ItemIndex(self.items))
+
+    def band(self, ref: str | int) -> Band:
+        """Resolve a band by name, band id, common name or an int meaning the band id.
+
+        Matching is case-insensitive. A number that matches no band id also matches a
+        band named like ``B08`` / ``B8``. Unknown or ambiguous -> :class:`BandNotFound`.
+        """
+        text = str(ref).strip()
+        low = text.lower()
+        candidates = (
+            [b for b in self.bands if b.name == text],
+            [b for b in self.bands if b.band_id.lower() == low],
+            [b for b in self.bands if b.name.lower() == low],
+        )
+        for found in candidates:
+            if found:
+                return found[0]
+        found = [b for b in self.bands if b.common_name and b.common_name.lower() == low]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(b.name for b in found)
+            raise BandNotFound(
+                f"Band {ref!r} is ambiguous in collection {self.id!r}: it is the common "
+                f"name of {names}; use a band name"
+            )
+        if low.isdigit():
+            found = [b for b in self.bands if _band_number(b.name) == int(low)]
+            if len(found) == 1:
+                return found[0]
+        raise BandNotFound(
+            f"Collection {self.id!r} has no band {ref!r}; valid bands: {self._band_list()}"
+        )
+
+    def _band_list(self) -> str:
+        """Names, band ids and common names of all bands, for error messages."""
+        parts = []
+        for b in self.bands:
+            extra = [x for x in (b.band_id if b.band_id != b.name else None, b.common_name) if x]
+            parts.append(f"{b.name} ({', '.join(extra)})" if extra else b.name)
+        return ", ".join(parts)
+
+    def search(
+        self, bounds: Bounds, crs: CRS, start: datetime | None, end: datetime | None
+    ) -> list[Item]:
+        """Items whose footprint intersects ``bounds`` (in ``crs``) dated in ``[start, end]``.
+
+        Both ends are inclusive, ``None`` leaves that end open; naive datetimes are UTC.
+        The result is sorted by datetime.
+        """
+        return self._index.search(bounds, crs, start, end)
+
+    def product(self) -> dict[str, Any]:
+        """The draft's ``GET /data/{product_id}`` description of this collection."""
+        left, bottom, right, top = self.bbox
+        bands = []
+        for b in self.bands:
+            entry: dict[str, Any] = {
+                "band_id": b.band_id,
+                "name": b.common_name,
+                "wavelength_nm": _number(b.wavelength_nm),
+                "res_m": _number(b.res_m),
+                "type": b.dtype,
+                "scale": _number(b.scale),
+                "offset": _number(b.offset),
+                "unit": b.unit,
+                "nodata": None if b.nodata is None else [_json_nodata(b.nodata)],
+            }
+            bands.append({k: v for k, v in entry.items() if v is not None})
+        return {
+            "product_id": self.id,
+            "description": self.description,
+            "source": self.source,
+            "extent": {"srs": "EPSG:4326", "left": left, "right": right,
+                       "bottom": bottom, "top": top},
+            "time": {"from": self.interval[0].date().isoformat(),
+                     "to": self.interval[1].date().isoformat()},
+            "bands": bands,
+        }
+
+
+class Catalog:
+    """Collections by id and alias; iteration yields each collection once."""
+
+    def __init__(self, collections: Iterable[Collection]) -> None:
+        self._primary: dict[str, Collection] = {}
+        self._by_id: dict[str, Collection] = {}
+        for coll in collections:
+            for name in (coll.id, *coll.aliases):
+                if name in self._by_id:
+                    raise CatalogInvalid(
+                        f"Collection id or alias {name!r} is used by both "
+                        f"{self._by_id[name].id!r} and {coll.id!r}"
+                    )
+                self._by_id[name] = coll
+            self._primary[coll.id] = coll
+
+    @classmethod
+    def load(cls, paths: Iterable[Path]) -> Catalog:
+        """Load each static STAC ``collection.json`` of ``paths``."""
+        return cls(load_collection(Path(p)) for p in paths)
+
+    def get(self, collection_id: str) -> Collection:
+        """The collection of this id or alias, else :class:`CollectionNotFound`."""
+        try:
+            return self._by_id[collection_id]
+        except KeyError:
+            available = ", ".join(self._primary) or "none"
+            raise CollectionNotFound(
+                f"Collection {collection_id!r} not found; available: {available}"
+            ) from None
+
+    def __iter__(self) -> Iterator[Collection]:
+        return iter(self._primary.values())
+
+    def __contains__(self, collection_id: object) -> bool:
+        return collection_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._primary)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _StacIO(DefaultStacIO):
+    """pystac I/O that parses JSON with the standard library (accepts ``NaN`` nodata)."""
+
+    def json_loads(self, txt: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Parse JSON text (orjson, pystac's default when installed, rejects NaN)."""
+        result: dict[str, Any] = json.loads(txt)
+        return result
+
+
+def load_collection(path: Path) -> Collection:
+    """Load one static STAC collection; any defect raises :class:`CatalogInvalid`."""
+    path = Path(path).absolute()
+    if not path.is_file():
+        raise CatalogInvalid(f"STAC collection file {path} does not exist")
+    try:
+        stac_coll = pystac.Collection.from_file(str(path), stac_io=_StacIO())
+        stac_items = list(stac_coll.get_items())
+        raw = json.loads(path.read_text())
+    except CatalogInvalid:
+        raise
+    except Exception as exc:  # pystac/json raise many types for a broken catalog
+        raise CatalogInvalid(f"Cannot read STAC collection {path}: {exc}") from None
+    if not stac_items:
+        raise CatalogInvalid(f"STAC collection {path} has no items")
+    try:
+        return _build_collection(path, stac_coll, stac_items, raw)
+    except CatalogInvalid:
+        raise
+    except (KeyError, TypeError, ValueError, RasterioError, InvalidCRS) as exc:
+        raise CatalogInvalid(f"Invalid STAC collection {path}: {exc}") from None
+
+
+def _build_collection(
+    path: Path, coll: pystac.Collection, stac_items: list[pystac.Item], raw: dict[str, Any]
+) -> Collection:
+    """Turn pystac objects into a :class:`Collection`."""
+    band_meta = _collection_band_meta(coll)
+    items = [_build_item(path, coll.id, it) for it in stac_items]
+    items.sort(key=lambda i: i.datetime)
+    first_assets: dict[str, tuple[Asset, dict[str, Any], Item]] = {}
+    for item, stac_item in zip(items, stac_items_sorted(stac_items, items), strict=True):
+        for key, asset in item.assets.items():
+            if key not in first_assets:
+                first_assets[key] = (asset, stac_item.assets[key].extra_fields, item)
+    order = [n for n in band_meta if n in first_assets]
+    order += [n for n in first_assets if n not in order]
+    bands: list[Band] = []
+    actual_res: list[float] = []
+    for name in order:
+        asset, extra, item = first_assets[name]
+        band, res = _build_band(name, band_meta.get(name, {}), extra, asset, item)
+        bands.append(band)
+        if res is not None:
+            actual_res.append(res)
+    crs = Counter(i.crs for i in items).most_common(1)[0][0]
+    if not actual_res:
+        raise CatalogInvalid(f"STAC collection {path}: no band resolution can be found")
+    bbox = (
+        min(i.bbox[0] for i in items),
+        min(i.bbox[1] for i in items),
+        max(i.bbox[2] for i in items),
+        max(i.bbox[3] for i in items),
+    )
+    aliases = tuple(str(a) for a in raw.get("ondemand:aliases", ()))
+    providers = raw.get("providers") or []
+    return Collection(
+        id=coll.id,
+        title=coll.title or coll.id,
+        description=coll.description or "",
+        source=", ".join(str(p.get("name", "")) for p in providers if p.get("name")),
+        license=coll.license or "",
+        bands=tuple(bands),
+        items=tuple(items),
+        crs=crs,
+        resolution=min(actual_res),
+        bbox=bbox,
+        interval=(items[0].datetime, items[-1].datetime),
+        aliases=aliases,
+        stac=_public_stac(raw),
+    )
+
+
+def stac_items_sorted(stac_items: list[pystac.Item], items: list[Item]) -> list[pystac.Item]:
+    """The pystac items in the order of ``items`` (matched by id)."""
+    by_id = {it.id: it for it in stac_items}
+    return [by_id[i.id] for i in items]
+
+
+def _collection_band_meta(coll: pystac.Collection) -> dict[str, dict[str, Any]]:
+    """Band facts from the collection: ``summaries`` eo:bands and ``item_assets``."""
+    meta: dict[str, dict[str, Any]] = {}
+    summaries = coll.summaries.to_dict() if coll.summaries is not None else {}
+    for entry in summaries.get("eo:bands") or []:
+        if isinstance(entry, dict) and "name" in entry:
+            meta.setdefault(str(entry["name"]), {}).update(eo=entry)
+    item_assets = coll.extra_fields.get("item_assets") or {}
+    for key, spec in item_assets.items():
+        if not isinstance(spec, dict) or set(spec.get("roles") or ()) & _NON_DATA_ROLES:
+            continue
+        slot = meta.setdefault(str(key), {})
+        eo = (spec.get("eo:bands") or [{}])[0]
+        slot["eo"] = {**slot.get("eo", {}), **eo}
+        slot["raster"] = (spec.get("raster:bands") or [{}])[0]
+        if "gsd" in spec:
+            slot["gsd"] = spec["gsd"]
+    return meta
+
+
+def _is_data_asset(asset: pystac.Asset) -> bool:
+    """Whether an asset is a raster band (not a thumbnail or a metadata file)."""
+    roles = set(asset.roles or ())
+    if roles & _NON_DATA_ROLES and "data" not in roles:
+        return False
+    media = (asset.media_type or "").lower()
+    href = asset.href.lower().split("?")[0]
+    return "tiff" in media or href.endswith((".tif", ".tiff")) or "data" in roles
+
+
+def _build_item(path: Path, collection_id: str, it: pystac.Item) -> Item:
+    """One :class:`Item` from a pystac item."""
+    if it.datetime is None:
+        start = it.common_metadata.start_datetime
+        if start is None:
+            raise CatalogInvalid(f"Item {it.id!r} of {path} has no datetime")
+        when = start
+    else:
+        when = it.datetime
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    assets: dict[str, Asset] = {}
+    props = it.properties
+    for key, a in it.assets.items():
+        if not _is_data_asset(a):
+            continue
+        href = a.get_absolute_href() or a.href
+        extra = a.extra_fields
+        tr = extra.get("proj:transform", props.get("proj:transform"))
+        shape = extra.get("proj:shape", props.get("proj:shape"))
+        assets[key] = Asset(
+            href=href,
+            band=key,
+            transform=Affine(*[float(v) for v in tr[:6]]) if tr else None,
+            shape=(int(shape[0]), int(shape[1])) if shape else None,
+        )
+    if not assets:
+        raise CatalogInvalid(f"Item {it.id!r} of {path} has no raster assets")
+    for band_asset in assets.values():
+        if "://" not in band_asset.href and not os.path.exists(band_asset.href):
+            raise CatalogInvalid(
+                f"Item {it.id!r} of {path}: asset file {band_asset.href} is missing"
+            )
+    crs = _item_crs(it, assets)
+    geometry = it.geometry or _bbox_geometry(it.bbox)
+    raw_bbox = [float(v) for v in (it.bbox or _geometry_bbox(geometry))]
+    half = len(raw_bbox) // 2  # 2-D or 3-D bbox
+    bbox = (raw_bbox[0], raw_bbox[1], raw_bbox[half], raw_bbox[half + 1])
+    return Item(
+        id=it.id,
+        datetime=when,
+        bbox=bbox,
+        geometry=dict(geometry),
+        crs=crs,
+        assets=MappingProxyType(assets),
+        identity=_identity(it, assets),
+    )
+
+
+def _item_crs(it: pystac.Item, assets: Mapping[str, Asset]) -> CRS:
+    """The item's CRS from ``proj:*`` (item or first asset) or else the first file."""
+    sources = [it.properties] + [it.assets[k].extra_fields for k in assets]
+    for src in sources:
+        if src.get("proj:epsg"):
+            return parse_crs(int(src["proj:epsg"]))
+        if src.get("proj:code"):
+            return parse_crs(str(src["proj:code"]))
+        if src.get("proj:wkt2"):
+            return parse_crs(str(src["proj:wkt2"]))
+        if src.get("proj:projjson"):
+            return CRS.from_user_input(json.dumps(src["proj:projjson"]))
+    first = next(iter(assets.values()))
+    with rasterio.open(first.href) as ds:
+        if ds.crs is None:
+            raise CatalogInvalid(f"Item {it.id!r}: no proj:* CRS and {first.href} has no CRS")
+        return CRS.from_user_input(ds.crs)
+
+
+def _identity(it: pystac.Item, assets: Mapping[str, Asset]) -> str:
+    """STAC ``updated`` if present, else the newest asset file mtime (ns), else the id."""
+    updated = it.properties.get("updated")
+    if updated:
+        return str(updated)
+    mtimes = [os.stat(a.href).st_mtime_ns for a in assets.values() if "://" not in a.href]
+    return str(max(mtimes)) if mtimes else it.id
+
+
+def _build_band(
+    name: str, coll_meta: dict[str, Any], extra: dict[str, Any], asset: Asset, item: Item
+) -> tuple[Band, float | None]:
+    """A :class:`Band` from collection- and asset-level metadata, and its actual pixel size."""
+    eo = {**coll_meta.get("eo", {}), **((extra.get("eo:bands") or [{}])[0])}
+    raster = {**coll_meta.get("raster", {}), **((extra.get("raster:bands") or [{}])[0])}
+    actual: float | None = None
+    if asset.transform is not None:
+        actual = min(abs(asset.transform.a), abs(asset.transform.e))
+    elif raster.get("spatial_resolution"):
+        actual = float(raster["spatial_resolution"])
+    dtype = raster.get("data_type")
+    has_nodata = "nodata" in raster
+    nodata = _parse_nodata(raster["nodata"]) if has_nodata else None
+    if dtype is None or not has_nodata or actual is None:
+        with rasterio.open(asset.href) as ds:
+            dtype = dtype or ds.dtypes[0]
+            if not has_nodata:
+                nodata = None if ds.nodata is None else float(ds.nodata)
+            if actual is None:
+                actual = min(abs(ds.transform.a), abs(ds.transform.e))
+    nominal = coll_meta.get("gsd", extra.get("gsd", eo.get("ondemand:res_m")))
+    res = float(nominal) if nominal is not None else (
+        float(raster["spatial_resolution"]) if raster.get("spatial_resolution") else actual
+    )
+    wavelength = eo.get("center_wavelength")
+    band = Band(
+        name=name,
+        band_id=str(eo.get("ondemand:band_id", name)),
+        common_name=eo.get("common_name"),
+        wavelength_nm=None if wavelength is None else round(float(wavelength) * 1000, 3),
+        res_m=res,
+        dtype=str(dtype),
+        nodata=nodata,
+        scale=float(raster.get("scale", 1.0)),
+        offset=float(raster.get("offset", 0.0)),
+        unit=raster.get("unit"),
+    )
+    return band, actual
+
+
+def _parse_nodata(value: Any) -> float | None:
+    """STAC nodata: a number or one of the strings ``nan``, ``inf``, ``-inf``."""
+    if value is None:
+        return None
+    return float(value)
+
+
+def _json_nodata(value: float) -> float | str:
+    """Nodata for JSON: NaN and infinities as the STAC strings ``nan``/``inf``/``-inf``."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return _number(value)  # type: ignore[return-value]
+
+
+def _number(value: float | None) -> float | int | None:
+    """Integral floats as ints, so JSON shows ``60`` rather than ``60.0``."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _public_stac(raw: dict[str, Any]) -> dict[str, Any]:
+    """The collection JSON with local links dropped (only absolute URLs kept)."""
+    out = dict(raw)
+    out["links"] = [
+        link for link in raw.get("links", [])
+        if isinstance(link, dict) and str(link.get("href", "")).startswith(("http://", "https://"))
+        and link.get("rel") not in ("self", "root", "parent", "item", "child")
+    ]
+    return out
+
+
+def _bbox_geometry(bbox: list[float] | None) -> dict[str, Any]:
+    """A GeoJSON polygon of a bbox."""
+    if not bbox:
+        raise CatalogInvalid("item has neither geometry nor bbox")
+    w, s, e, n = bbox[0], bbox[1], bbox[-2], bbox[-1]
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def _geometry_bbox(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The bbox of a Polygon/MultiPolygon."""
+    pts = np.concatenate([np.asarray(r, dtype=float)[:, :2] for r in _exteriors(geometry)])
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()),
+            float(pts[:, 0].max()), float(pts[:, 1].max()))
+
+
+def _exteriors(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    """Exterior rings of a Polygon or MultiPolygon."""
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates") or []
+    if kind == "Polygon":
+        return [coords[0]]
+    if kind == "MultiPolygon":
+        return [poly[0] for poly in coords]
+    raise CatalogInvalid(f"unsupported footprint geometry type {kind!r}")
+
+
+def _band_number(name: str) -> int | None:
+    """``B08`` / ``B8`` -> 8; other names -> None."""
+    digits = name.lstrip("Bb")
+    return int(digits) if digits.isdigit() and digits != name else None
+
+
+# --------------------------------------------------------------------------- search
+
+
+class _ItemIndex:
+    """Item bboxes as arrays plus sorted timestamps: fast bbox and date filtering."""
+
+    def __init__(self, items: tuple[Item, ...]) -> None:
+        self.items = items
+        self.times = [i.datetime.timestamp() for i in items]
+        boxes = np.array([i.bbox for i in items], dtype=float).reshape(-1, 4)
+        self.west, self.south, self.east, self.north = boxes.T
+        self.rect = [_is_rectangle(i.geometry, i.bbox) for i in items]
+        self.rings = [
+            None if rect else [np.asarray(r, dtype=float)[:, :2] for r in _exteriors(i.geometry)]
+            for i, rect in zip(items, self.rect, strict=True)
+        ]
+
+    def search(
+        self, bounds: Bounds, crs: CRS, start: datetime | None, end: datetime | None
+    ) -> list[Item]:
+        """See :meth:`Collection.search`."""
+        lo = 0 if start is None else bisect.bisect_left(self.times, _utc(start).timestamp())
+        hi = len(self.items) if end is None else bisect.bisect_right(
+            self.times, _utc(end).timestamp()
+        )
+        if lo >= hi:
+            return []
+        left, bottom, right, top = (float(v) for v in bounds)
+        query = _query_in_wgs84(crs, (left, bottom, right, top))
+        qwest, qsouth, qeast, qnorth = query.bbox
+        sl = slice(lo, hi)
+        ok = (self.south[sl] <= qnorth) & (self.north[sl] >= qsouth)
+        ok &= _lon_overlap(self.west[sl], self.east[sl], qwest, qeast)
+        out = []
+        for k in np.flatnonzero(ok):
+            idx = lo + int(k)
+            rings = self.rings[idx]
+            if rings is None or query.ring is None or any(
+                _rings_intersect(r, query.ring) for r in rings
+            ):
+                out.append(self.items[idx])
+        return out
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Query bounds in WGS84: a bbox and (when not crossing the antimeridian) a ring."""
+
+    bbox: tuple[float, float, float, float]
+    ring: np.ndarray | None
+
+
+@lru_cache(maxsize=4096)
+def _query_in_wgs84(crs: CRS, bounds: tuple[float, float, float, float]) -> _Query:
+    """Transform query bounds to WGS84 once per (crs, bounds); densified edges."""
+    if crs == WGS84 or crs.to_epsg() == 4326:
+        w, s, e, n = bounds
+        ring = np.array([[w, s], [e, s], [e, n], [w, n], [w, s]], dtype=float)
+        return _Query(bounds, ring)
+    box = transform_bounds(crs, WGS84, *bounds, densify_pts=21)
+    w, s, e, n = bounds
+    t = np.linspace(0.0, 1.0, 22)[:-1]
+    xs = np.concatenate([w + (e - w) * t, np.full_like(t, e), e - (e - w) * t, np.full_like(t, w)])
+    ys = np.concatenate([np.full_like(t, s), s + (n - s) * t, np.full_like(t, n), n - (n - s) * t])
+    lon, lat = warp_transform(crs, WGS84, xs.tolist(), ys.tolist())
+    ring = np.column_stack([lon + lon[:1], lat + lat[:1]])
+    if box[0] > box[2] or not np.all(np.isfinite(ring)):
+        return _Query(box, None)
+    return _Query(box, ring)
+
+
+def _lon_overlap(west: np.ndarray, east: np.ndarray, qwest: float, qeast: float) -> np.ndarray:
+    """Longitude interval overlap, with either side allowed to cross the antimeridian."""
+
+    def simple(w: np.ndarray, e: np.ndarray, qw: float, qe: float) -> np.ndarray:
+        return (w <= qe) & (e >= qw)
+
+    crosses = west > east
+    if qwest > qeast:
+        parts = [(qwest, 180.0), (-180.0, qeast)]
+    else:
+        parts = [(qwest, qeast)]
+    result = np.zeros(west.shape, dtype=bool)
+    for qw, qe in parts:
+        result |= simple(west, np.where(crosses, 180.0, east), qw, qe)
+        result |= crosses & simple(np.full_like(west, -180.0), east, qw, qe)
+    return result
+
+
+def _is_rectangle(geometry: Mapping[str, Any], bbox: tuple[float, ...]) -> bool:
+    """Whether the footprint is exactly its bbox (then the bbox test is exact)."""
+    try:
+        rings = _exteriors(geometry)
+    except CatalogInvalid:
+        return True
+    if len(rings) != 1:
+        return False
+    pts = {(round(p[0], 9), round(p[1], 9)) for p in rings[0]}
+    w, s, e, n = bbox[0], bbox[1], bbox[-2], bbox[-1]
+    corners = {(round(x, 9), round(y, 9)) for x in (w, e) for y in (s, n)}
+    return pts == corners
+
+
+def _rings_intersect(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two closed simple rings (as filled polygons) intersect."""
+    if _points_in_ring(a[:1], b)[0] or _points_in_ring(b[:1], a)[0]:
+        return True
+    p1, p2 = a[:-1, None, :], a[1:, None, :]
+    q1, q2 = b[None, :-1, :], b[None, 1:, :]
+
+    def orient(o: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        cross = (p[..., 0] - o[..., 0]) * (q[..., 1] - o[..., 1]) - (p[..., 1] - o[..., 1]) * (
+            q[..., 0] - o[..., 0]
+        )
+        return np.asarray(np.sign(cross), dtype=float)
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    crossing = (d1 * d2 <= 0) & (d3 * d4 <= 0)
+    # collinear segments pass the sign test even when disjoint: check their x/y overlap
+    overlap = (
+        (np.minimum(p1[..., 0], p2[..., 0]) <= np.maximum(q1[..., 0], q2[..., 0]))
+        & (np.minimum(q1[..., 0], q2[..., 0]) <= np.maximum(p1[..., 0], p2[..., 0]))
+        & (np.minimum(p1[..., 1], p2[..., 1]) <= np.maximum(q1[..., 1], q2[..., 1]))
+        & (np.minimum(q1[..., 1], q2[..., 1]) <= np.maximum(p1[..., 1], p2[..., 1]))
+    )
+    return bool(np.any(crossing & overlap))
+
+
+def _points_in_ring(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Even-odd rule point-in-polygon for each point."""
+    x, y = points[:, 0:1], points[:, 1:2]
+    x1, y1, x2, y2 = ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1]
+    straddle = (y1 > y) != (y2 > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xcross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+    counts = np.asarray(np.count_nonzero(straddle & (x < xcross), axis=1))
+    return np.asarray(counts % 2 == 1, dtype=bool)
+
+
+def _utc(when: datetime) -> datetime:
+    """Naive datetimes are UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when

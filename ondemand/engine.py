@@ -1,0 +1,70 @@
+"""The engine facade: compile graphs once, evaluate them on windows, encode results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .catalog import Catalog
+from .cube import Cube
+from .errors import ArgumentInvalid
+from .evaluate import CompiledGraph, compile_graph, evaluate
+from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
+from .grid import default_window
+from .read import RasterReader
+from .settings import Settings
+from .window import Window
+
+
+class Engine:
+    """Holds the catalog and the shared reader; every protocol evaluates through it."""
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.reader = RasterReader(threads=settings.read_threads)
+
+    def close(self) -> None:
+        """Stop the read threads."""
+        self.reader.close()
+
+    def compile(self, doc: Any) -> CompiledGraph:
+        """Parse, validate and plan a process graph in either dialect."""
+        return compile_graph(
+            doc,
+            self.catalog,
+            max_nodes=self.settings.max_graph_nodes,
+            max_depth=self.settings.max_graph_depth,
+        )
+
+    def evaluate(self, compiled: CompiledGraph, window: Window, *, limited: bool = True) -> Any:
+        """Evaluate on ``window``; ``limited`` applies the synchronous pixel limit."""
+        limit = self.settings.max_pixels if limited else None
+        return evaluate(compiled, window, self.reader, max_pixels=limit)
+
+    def output_window(self, compiled: CompiledGraph, spec: OutputSpec) -> Window:
+        """The window of a download: the graph's bbox on the native grid, or as ``spec`` asks."""
+        crs = None if spec.crs is None else str(spec.crs)
+        if isinstance(spec.crs, int):
+            crs = f"EPSG:{spec.crs}"
+        return default_window(
+            compiled,
+            crs=crs,
+            resolution=spec.resolution,
+            width=spec.width,
+            height=spec.height,
+        )
+
+    def execute(self, doc: Any, output: Mapping[str, Any] | None) -> Encoded:
+        """Synchronous execution: compile, evaluate on the output window, encode."""
+        spec = parse_output(output)
+        compiled = self.compile(doc)
+        window = self.output_window(compiled, spec)
+        result = self.evaluate(compiled, window)
+        if not isinstance(result, Cube):
+            raise ArgumentInvalid(
+                f"The process graph returns {type(result).__name__}, not a raster; "
+                "this output format needs a raster result"
+            )
+        check_encodable(spec, result.data.dtype, len(result.bands), date_count=result.data.shape[0])
+        return encode(result, spec)

@@ -1,0 +1,261 @@
+"""The one evaluator: (compiled graph, window) -> result, for every protocol.
+
+A graph is compiled once (parsed, validated, planned); evaluating it on a window
+walks its nodes with a context whose ``load`` reads exactly the bands a process
+asks for, of the dates the graph (and the window's time selection) keeps, on the
+window's grid. Pixels outside the graph's bounding box are masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from rasterio.crs import CRS
+from rasterio.features import geometry_mask
+from rasterio.warp import transform_geom
+
+from .catalog import Catalog, Collection
+from .cube import Cube
+from .errors import NoData, PixelLimitExceeded
+from .graph import Graph, parse_graph, validate
+from .processes import REGISTRY
+from .processes.context import CollectionView
+from .processes.registry import Registry
+from .processes.walk import reachable, resolve_arguments, run_graph
+from .read import Acquisition, RasterReader, group_by_day
+from .window import Bounds, Window
+
+
+@dataclass(frozen=True)
+class Load:
+    """One read the graph makes: a collection view and the bands asked of it."""
+
+    view: CollectionView
+    bands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledGraph:
+    """A parsed, validated and planned graph, reused for every window."""
+
+    graph: Graph
+    loads: tuple[Load, ...]
+    registry: Registry
+    catalog: Catalog
+
+    @property
+    def collections(self) -> tuple[Collection, ...]:
+        """The collections the graph reads, first use first."""
+        seen: dict[str, Collection] = {}
+        for load in self.loads:
+            collection = load.view.collection
+            assert isinstance(collection, Collection)
+            seen.setdefault(collection.id, collection)
+        return tuple(seen.values())
+
+
+def compile_graph(
+    doc: Any,
+    catalog: Catalog,
+    *,
+    max_nodes: int = 200,
+    max_depth: int = 64,
+    registry: Registry = REGISTRY,
+) -> CompiledGraph:
+    """Parse, validate and plan a process graph (either dialect) against ``catalog``."""
+    graph = parse_graph(doc, max_nodes=max_nodes, max_depth=max_depth, registry=registry)
+    validate(graph, catalog, registry=registry)
+    return CompiledGraph(
+        graph=graph,
+        loads=plan_loads(graph, catalog, registry),
+        registry=registry,
+        catalog=catalog,
+    )
+
+
+class _NeedsPixels(Exception):
+    """Raised by the planning context where a process would read pixels."""
+
+
+class _PlanningContext:
+    """Records the loads processes ask for instead of reading."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.loads: list[Load] = []
+
+    @property
+    def window(self) -> Window:
+        """Processes that look at the window during planning need pixels."""
+        raise _NeedsPixels
+
+    def load(self, view: CollectionView, bands: Sequence[str] | None) -> Cube:
+        """Record the read and stop this node."""
+        self.loads.append(Load(view, tuple(view.band_names if bands is None else bands)))
+        raise _NeedsPixels
+
+
+_UNKNOWN = object()
+
+
+def plan_loads(graph: Graph, catalog: Catalog, registry: Registry = REGISTRY) -> tuple[Load, ...]:
+    """Walk the graph without reading and list each collection read with its bands.
+
+    Lazy processes (load_collection, filters) run for real and narrow views; the first
+    process that needs pixels records its ``load`` and everything after it is skipped.
+    A graph whose result is itself a view reads all of its selected bands.
+    """
+    ctx = _PlanningContext(catalog)
+    values: dict[str, Any] = {}
+    needed = reachable(graph)
+    for node_id in graph.order():
+        if node_id not in needed:
+            continue
+        node = graph.nodes[node_id]
+        if any(values.get(ref.node_id) is _UNKNOWN for ref in node.refs()):
+            values[node_id] = _UNKNOWN
+            continue
+        args = resolve_arguments(node, values, {}, ctx, registry)
+        try:
+            values[node_id] = registry.get(node.process_id).implementation(args, ctx)
+        except _NeedsPixels:
+            values[node_id] = _UNKNOWN
+            for view in _views_in(args):
+                if not any(load.view is view for load in ctx.loads):
+                    ctx.loads.append(Load(view, view.band_names))
+    result = values.get(graph.result)
+    if isinstance(result, CollectionView):
+        ctx.loads.append(Load(result, result.band_names))
+    return tuple(ctx.loads)
+
+
+def _views_in(value: Any) -> Iterator[CollectionView]:
+    """Every collection view inside resolved arguments."""
+    if isinstance(value, CollectionView):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _views_in(v)
+    elif isinstance(value, tuple | list):
+        for v in value:
+            yield from _views_in(v)
+
+
+class EvaluationContext:
+    """The real context: reads views on one window, within a pixel budget."""
+
+    def __init__(
+        self, catalog: Catalog, window: Window, reader: RasterReader, max_pixels: int | None
+    ) -> None:
+        self.catalog = catalog
+        self._window = window
+        self._reader = reader
+        self._max_pixels = max_pixels
+        self.pixels_read = 0
+
+    @property
+    def window(self) -> Window:
+        """The target grid and time selection."""
+        return self._window
+
+    def load(self, view: CollectionView, bands: Sequence[str] | None) -> Cube:
+        """Read ``bands`` of ``view`` on the window; pixels outside the view's bbox are masked."""
+        collection = view.collection
+        assert isinstance(collection, Collection)
+        names = view.band_names if bands is None else tuple(bands)
+        acquisitions = self.acquisitions(view)
+        if not acquisitions:
+            raise NoData(_no_data_message(view, self._window))
+        self._charge(len(acquisitions) * len(names) * self._window.pixels)
+        cube = self._reader.read_cube(
+            collection, acquisitions, [collection.band(n) for n in names], self._window
+        )
+        if view.bbox is None:
+            return cube
+        outside = bbox_outside_mask(view.bbox, self._window)
+        if outside is None:
+            return cube
+        mask = np.ma.getmaskarray(cube.data) | outside
+        return cube.with_data(np.ma.MaskedArray(np.ma.getdata(cube.data), mask=mask))
+
+    def acquisitions(self, view: CollectionView) -> list[Acquisition]:
+        """The dates of ``view`` with items under the window and in its time selection."""
+        collection = view.collection
+        assert isinstance(collection, Collection)
+        items = collection.search(self._window.bounds, self._window.crs, view.start, view.end)
+        found = group_by_day(items)
+        if self._window.times is not None:
+            wanted = set(self._window.times)
+            found = [a for a in found if a.time in wanted]
+        return found
+
+    def _charge(self, pixels: int) -> None:
+        """Count pixels read; over the budget is PixelLimitExceeded."""
+        self.pixels_read += pixels
+        if self._max_pixels is not None and self.pixels_read > self._max_pixels:
+            raise PixelLimitExceeded(
+                f"The request reads {self.pixels_read:,} pixels (window x dates x bands), over "
+                f"the limit of {self._max_pixels:,} for synchronous requests; use a smaller "
+                "area or date range, a coarser output resolution, or a batch job"
+            )
+
+
+def bbox_outside_mask(bbox: tuple[Bounds, CRS], window: Window) -> np.ndarray | None:
+    """Boolean (y, x) mask of window pixels whose centre is outside ``bbox``; None if none are."""
+    bounds, crs = bbox
+    left, bottom, right, top = bounds
+    ring = [(left, bottom), (right, bottom), (right, top), (left, top), (left, bottom)]
+    geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [ring]}
+    if crs != window.crs:
+        geometry = transform_geom(crs, window.crs, _densify(geometry, 32))
+    else:
+        wl, wb, wr, wt = window.bounds
+        if left <= wl and bottom <= wb and right >= wr and top >= wt:
+            return None
+    outside = geometry_mask(
+        [geometry], out_shape=(window.height, window.width), transform=window.transform
+    )
+    return outside if outside.any() else None
+
+
+def _densify(polygon: dict[str, Any], points: int) -> dict[str, Any]:
+    """Insert points along each edge so a reprojected rectangle keeps its curved shape."""
+    ring = polygon["coordinates"][0]
+    dense: list[tuple[float, float]] = []
+    for (x0, y0), (x1, y1) in zip(ring[:-1], ring[1:], strict=True):
+        for k in range(points):
+            f = k / points
+            dense.append((x0 + (x1 - x0) * f, y0 + (y1 - y0) * f))
+    dense.append(tuple(ring[-1]))
+    return {"type": "Polygon", "coordinates": [dense]}
+
+
+def _no_data_message(view: CollectionView, window: Window) -> str:
+    """Say which collection, dates and area selected nothing."""
+    dates = (
+        f"{view.start.date() if view.start else '...'} to {view.end.date() if view.end else '...'}"
+    )
+    times = "" if window.times is None else f" at {', '.join(t.isoformat() for t in window.times)}"
+    return (
+        f"No data of collection {view.collection.id!r} between {dates}{times} in the requested area"
+    )
+
+
+def evaluate(
+    compiled: CompiledGraph,
+    window: Window,
+    reader: RasterReader,
+    *,
+    max_pixels: int | None = None,
+) -> Any:
+    """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads."""
+    ctx = EvaluationContext(compiled.catalog, window, reader, max_pixels)
+    result = run_graph(compiled.graph, ctx, compiled.registry)
+    if isinstance(result, CollectionView):
+        from .processes.context import as_cube
+
+        return as_cube(result, ctx)
+    return result

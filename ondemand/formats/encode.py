@@ -1,0 +1,50 @@
+"""Encode a result cube in the requested output format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..cube import Cube
+from .checks import check_encodable
+from .gtiff import write_gtiff
+from .jsonout import write_json
+from .options import OutputSpec
+from .render import render
+
+GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
+COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "JSON": "application/json"}
+EXTENSIONS = {"GTiff": "tif", "PNG": "png", "JPEG": "jpg", "JSON": "json"}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An encoded result: the file's bytes, its media type and a file name."""
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def encode(cube: Cube, spec: OutputSpec, *, stem: str = "result") -> Encoded:
+    """Encode ``cube`` as ``spec`` asks; ``stem`` names the file (``result.tif``).
+
+    GTiff keeps the dtype, grid and mask (see :mod:`~ondemand.formats.gtiff`); PNG
+    and JPEG are rendered pictures of the last date (see
+    :mod:`~ondemand.formats.render`); JSON holds the values (see
+    :mod:`~ondemand.formats.jsonout`). Raises ``OutputOptionInvalid`` first if the
+    options cannot encode this cube (:func:`check_encodable`).
+    """
+    check_encodable(
+        spec,
+        cube.data.dtype,
+        len(cube.bands),
+        date_count=1 if cube.times is None else len(cube.times),
+    )
+    filename = f"{stem}.{EXTENSIONS[spec.format]}"
+    if spec.format == "GTiff":
+        media_type = COG_MEDIA_TYPE if spec.cog else GEOTIFF_MEDIA_TYPE
+        return Encoded(write_gtiff(cube, spec), media_type, filename)
+    if spec.format == "JSON":
+        return Encoded(write_json(cube), MEDIA_TYPES["JSON"], filename)
+    return Encoded(render(cube, spec), MEDIA_TYPES[spec.format], filename)

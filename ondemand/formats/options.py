@@ -1,0 +1,439 @@
+"""The ``output`` object of a request: parse, validate and describe output options.
+
+Each option is declared once (formats it applies to, parser, description); the
+declaration drives :func:`parse_output` and :func:`output_formats` alike. Names
+follow GDAL's creation options where one exists. Checks that depend on the
+result's dtype or band count live in :mod:`ondemand.formats.checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import OutputFormatUnsupported, OutputOptionInvalid, OutputOptionUnsupported
+from .colormaps import colormap_names
+
+Format = Literal["GTiff", "PNG", "JPEG", "JSON"]
+Compress = Literal["NONE", "DEFLATE", "LZW", "ZSTD", "JPEG"]
+Photometric = Literal["MINISBLACK", "MINISWHITE", "RGB", "YCBCR"]
+BandRef = str | int
+"""A band picked by name, or by 1-based position in the result."""
+
+FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON")
+DEFAULT_FORMAT: Format = "GTiff"
+COMPRESSIONS: tuple[Compress, ...] = ("NONE", "DEFLATE", "LZW", "ZSTD", "JPEG")
+PHOTOMETRICS: tuple[Photometric, ...] = ("MINISBLACK", "MINISWHITE", "RGB", "YCBCR")
+PREDICTOR_COMPRESSIONS = ("DEFLATE", "LZW", "ZSTD")
+
+_FORMAT_ALIASES: dict[str, Format] = {
+    "gtiff": "GTiff",
+    "geotiff": "GTiff",
+    "tiff": "GTiff",
+    "tif": "GTiff",
+    "image/tiff": "GTiff",
+    "image/geotiff": "GTiff",
+    "image/tiff;application=geotiff": "GTiff",
+    "png": "PNG",
+    "image/png": "PNG",
+    "jpeg": "JPEG",
+    "jpg": "JPEG",
+    "image/jpeg": "JPEG",
+    "json": "JSON",
+    "application/json": "JSON",
+}
+
+_SYNONYMS = {"tiles": "tiled"}
+"""The draft's openapi example writes ``tiles``; it means ``tiled``."""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """A validated ``output`` object.
+
+    Encoding options (GTiff: ``tiled`` … ``cog``; PNG/JPEG: ``colormap``,
+    ``rescale``, ``bands``, ``jpeg_quality``, ``zlevel``) are read by the encoders.
+    Grid options (``width``, ``height``, ``resolution``, ``crs``, ``resampling``)
+    are only type-checked here and are read by the evaluator. ``None`` means the
+    option was not given and its documented default applies.
+    """
+
+    format: Format = DEFAULT_FORMAT
+    tiled: bool = False
+    blockxsize: int = 256
+    blockysize: int = 256
+    compress: Compress = "DEFLATE"
+    predictor: int | None = None
+    photometric: Photometric | None = None
+    jpeg_quality: int | None = None
+    zlevel: int | None = None
+    cog: bool = False
+    colormap: str | None = None
+    rescale: tuple[tuple[float, float], ...] | None = None
+    bands: tuple[BandRef, ...] | None = None
+    width: int | None = None
+    height: int | None = None
+    resolution: tuple[float, float] | None = None
+    crs: str | int | None = None
+    resampling: str | None = None
+
+
+# -- value parsers: (option name, raw value) -> parsed value -----------------------------
+
+
+def _invalid(name: str, value: Any, expected: str) -> OutputOptionInvalid:
+    return OutputOptionInvalid(
+        f"Invalid value {value!r} for the output format argument {name!r}: expected {expected}"
+    )
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise _invalid(name, value, "true or false")
+
+
+def _int(name: str, value: Any, low: int, high: int) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise _invalid(name, value, f"an integer from {low} to {high}")
+    return number
+
+
+def _float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid(name, value, "a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise _invalid(name, value, "a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _invalid(name, value, "a finite number")
+    return number
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value.strip().upper() in choices:
+        return value.strip().upper()
+    raise _invalid(name, value, "one of " + ", ".join(choices))
+
+
+def _blocksize(name: str, value: Any) -> int:
+    number = _int(name, value, 16, 4096)
+    if number % 16:
+        raise _invalid(name, value, "a multiple of 16 from 16 to 4096 (GDAL tiles)")
+    return number
+
+
+def _predictor(name: str, value: Any) -> int:
+    return _int(name, value, 1, 3)
+
+
+def _jpeg_quality(name: str, value: Any) -> int:
+    return _int(name, value, 1, 100)
+
+
+def _zlevel(name: str, value: Any) -> int:
+    return _int(name, value, 1, 9)
+
+
+def _compress(name: str, value: Any) -> str:
+    return _choice(name, value, COMPRESSIONS)
+
+
+def _photometric(name: str, value: Any) -> str:
+    return _choice(name, value, PHOTOMETRICS)
+
+
+def _colormap(name: str, value: Any) -> str:
+    names = colormap_names()
+    if isinstance(value, str) and value.strip().lower() in names:
+        return value.strip().lower()
+    raise _invalid(name, value, "a colormap name (see colormap_names(); e.g. rdylgn, viridis)")
+
+
+def _range(name: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise _invalid(name, value, "[min, max]")
+    low, high = _float(name, value[0]), _float(name, value[1])
+    if not low < high:
+        raise _invalid(name, value, "[min, max] with min < max")
+    return low, high
+
+
+def _rescale(name: str, value: Any) -> tuple[tuple[float, float], ...]:
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, list | tuple) for v in value)
+    ):
+        return tuple(_range(name, v) for v in value)
+    return (_range(name, value),)
+
+
+def _bands(name: str, value: Any) -> tuple[BandRef, ...]:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    refs: list[BandRef] = []
+    for item in items:
+        if isinstance(item, str) and item:
+            refs.append(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and item >= 1:
+            refs.append(item)
+        else:
+            raise _invalid(name, value, "1 or 3 band names or 1-based band numbers")
+    if len(refs) not in (1, 3):
+        raise _invalid(name, value, "1 band (colormapped) or 3 bands (RGB)")
+    return tuple(refs)
+
+
+def _size(name: str, value: Any) -> int:
+    return _int(name, value, 1, 2**31 - 1)
+
+
+def _resolution(name: str, value: Any) -> tuple[float, float]:
+    values = list(value) if isinstance(value, list | tuple) else [value, value]
+    if len(values) != 2:
+        raise _invalid(name, value, "a positive number or [x, y]")
+    x, y = _float(name, values[0]), _float(name, values[1])
+    if x <= 0 or y <= 0:
+        raise _invalid(name, value, "a positive number or [x, y]")
+    return x, y
+
+
+def _crs(name: str, value: Any) -> str | int:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise _invalid(name, value, "a CRS text such as 'EPSG:4326' or an EPSG number")
+
+
+def _text(name: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip().lower()
+    raise _invalid(name, value, "a resampling method name such as 'nearest' or 'bilinear'")
+
+
+@dataclass(frozen=True)
+class _Option:
+    formats: tuple[Format, ...]
+    parse: Callable[[str, Any], Any]
+    description: str
+
+
+_RENDERED: tuple[Format, ...] = ("PNG", "JPEG")
+_GRID: tuple[Format, ...] = FORMATS
+
+OPTIONS: dict[str, _Option] = {
+    "tiled": _Option(
+        ("GTiff",),
+        _bool,
+        "By default [false] stripped TIFF files are created; true writes tiled TIFF files "
+        "(synonym: tiles).",
+    ),
+    "blockxsize": _Option(
+        ("GTiff",),
+        _blocksize,
+        "Tile width with tiled=true or cog=true, a multiple of 16. Default: 256.",
+    ),
+    "blockysize": _Option(
+        ("GTiff",),
+        _blocksize,
+        "Tile height with tiled=true or cog=true, a multiple of 16. Default: 256.",
+    ),
+    "compress": _Option(
+        ("GTiff",),
+        _compress,
+        "Compression [NONE/DEFLATE/LZW/ZSTD/JPEG]. Default: DEFLATE. "
+        "JPEG needs 8-bit (uint8) data.",
+    ),
+    "predictor": _Option(
+        ("GTiff",),
+        _predictor,
+        "Predictor for DEFLATE/LZW/ZSTD [1: none, 2: horizontal, 3: floating point, float data "
+        "only]. Default: 1.",
+    ),
+    "photometric": _Option(
+        ("GTiff",),
+        _photometric,
+        "Photometric interpretation [MINISBLACK/MINISWHITE/RGB/YCBCR]. Default: MINISBLACK "
+        "(RGB for 3 uint8 bands). RGB needs 3 bands; YCBCR needs 3 uint8 bands and "
+        "compress=JPEG. Not with cog=true.",
+    ),
+    "jpeg_quality": _Option(
+        ("GTiff", "JPEG"),
+        _jpeg_quality,
+        "JPEG quality [1-100] (GTiff: with compress=JPEG). Default: 75.",
+    ),
+    "zlevel": _Option(
+        ("GTiff", "PNG"),
+        _zlevel,
+        "DEFLATE level [1-9] (GTiff: with compress=DEFLATE). Default: 6.",
+    ),
+    "cog": _Option(
+        ("GTiff",),
+        _bool,
+        "Write a Cloud Optimized GeoTIFF (tiled, with overviews) with GDAL's COG driver. "
+        "Default: false.",
+    ),
+    "colormap": _Option(
+        _RENDERED,
+        _colormap,
+        "Colormap name for a 1-band result (see the colormap list). Default: rdylgn over "
+        "[-1, 1] for float data within -1..1 (NDVI-like), otherwise grayscale.",
+    ),
+    "rescale": _Option(
+        _RENDERED,
+        _rescale,
+        "Value range mapped to the colors: [min, max], or one [min, max] per rendered band. "
+        "Default: [-1, 1] for NDVI-like data; otherwise the data's min/max for 1 band, and "
+        "for 3 bands none for uint8 data else the 2nd-98th percentile of all three bands.",
+    ),
+    "bands": _Option(
+        _RENDERED,
+        _bands,
+        "Bands to render: 1 (colormapped) or 3 (red, green, blue), by name or 1-based "
+        "number. Default: all bands of the result (which must then be 1 or 3).",
+    ),
+    "width": _Option(_GRID, _size, "Output width in pixels. Default: from the process graph."),
+    "height": _Option(_GRID, _size, "Output height in pixels. Default: from the process graph."),
+    "resolution": _Option(
+        _GRID,
+        _resolution,
+        "Output pixel size in CRS units, a number or [x, y]. Default: from the process graph.",
+    ),
+    "crs": _Option(
+        _GRID,
+        _crs,
+        "Output CRS, e.g. 'EPSG:4326' or 4326. Default: from the process graph.",
+    ),
+    "resampling": _Option(
+        _GRID,
+        _text,
+        "Resampling method when the grid changes, e.g. nearest, bilinear. Default: nearest.",
+    ),
+}
+
+
+def format_name(value: Any) -> Format:
+    """Map a format name or media type (case-insensitive) to its canonical name."""
+    if isinstance(value, str):
+        key = value.strip().lower().replace(" ", "")
+        if key in _FORMAT_ALIASES:
+            return _FORMAT_ALIASES[key]
+    raise OutputFormatUnsupported(
+        f"Output format {value!r} is not supported; supported formats: {', '.join(FORMATS)}"
+    )
+
+
+def parse_output(options: Mapping[str, Any] | None) -> OutputSpec:
+    """Validate the draft's ``output`` object and return an :class:`OutputSpec`.
+
+    Names and string values are case-insensitive; the format defaults to GTiff.
+    Raises ``OutputFormatUnsupported``, ``OutputOptionUnsupported`` (unknown option,
+    or one the format does not take) or ``OutputOptionInvalid`` (bad value or a
+    combination that can never be written, whatever the data).
+    """
+    if options is None:
+        return OutputSpec()
+    if not isinstance(options, Mapping):
+        raise OutputOptionInvalid(f"The output object must be a JSON object, got {options!r}")
+    raw: dict[str, Any] = {}
+    for key, value in options.items():
+        name = str(key).strip().lower()
+        name = _SYNONYMS.get(name, name)
+        if name in raw:
+            raise OutputOptionInvalid(f"Output format argument {name!r} is given twice")
+        raw[name] = value
+    fmt = format_name(raw.pop("format")) if "format" in raw else DEFAULT_FORMAT
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        option = OPTIONS.get(name)
+        if option is None or fmt not in option.formats:
+            taken = ", ".join(sorted(n for n, o in OPTIONS.items() if fmt in o.formats))
+            what = "is not supported" if option is None else f"is not supported for format {fmt}"
+            raise OutputOptionUnsupported(
+                f"Output format argument {name!r} {what}; {fmt} takes: {taken}"
+            )
+        values[name] = option.parse(name, value)
+    spec = OutputSpec(format=fmt, **values)
+    _check_combinations(spec, frozenset(values))
+    return spec
+
+
+def _check_combinations(spec: OutputSpec, given: frozenset[str]) -> None:
+    """Reject option combinations GDAL cannot write for any data."""
+    problems: list[str] = []
+    if spec.format == "GTiff":
+        compress = spec.compress
+        if spec.photometric == "YCBCR" and compress != "JPEG":
+            problems.append(
+                f"photometric=YCBCR needs compress=JPEG but compress={compress}; "
+                "add compress=JPEG or drop photometric"
+            )
+        if spec.predictor not in (None, 1) and compress not in PREDICTOR_COMPRESSIONS:
+            problems.append(
+                f"predictor={spec.predictor} needs compress=DEFLATE, LZW or ZSTD but "
+                f"compress={compress}; use compress=DEFLATE"
+            )
+        if "jpeg_quality" in given and compress != "JPEG":
+            problems.append(
+                f"jpeg_quality applies only with compress=JPEG but compress={compress}; "
+                "drop jpeg_quality"
+            )
+        if "zlevel" in given and compress != "DEFLATE":
+            problems.append(
+                f"zlevel applies only with compress=DEFLATE but compress={compress}; drop zlevel"
+            )
+        blocks = given & {"blockxsize", "blockysize"}
+        if blocks and not (spec.tiled or spec.cog):
+            problems.append(
+                f"{'/'.join(sorted(blocks))} needs tiled=true (a stripped TIFF has no tiles); "
+                "add tiled=true"
+            )
+        if spec.cog and spec.blockxsize != spec.blockysize:
+            problems.append(
+                f"cog=true writes square tiles but blockxsize={spec.blockxsize} and "
+                f"blockysize={spec.blockysize}; give both the same value"
+            )
+        if spec.cog and spec.photometric is not None:
+            problems.append(
+                f"photometric={spec.photometric} cannot be set with cog=true (the COG driver "
+                "picks it, YCbCr for 3-band JPEG); drop photometric or set cog=false"
+            )
+    if spec.rescale is not None and spec.bands is not None:
+        if len(spec.rescale) not in (1, len(spec.bands)):
+            problems.append(
+                f"rescale gives {len(spec.rescale)} ranges for {len(spec.bands)} bands; "
+                "give one [min, max] or one per band"
+            )
+    if spec.colormap is not None and spec.bands is not None and len(spec.bands) == 3:
+        problems.append(
+            "colormap applies to 1 rendered band but bands picks 3 (rendered as RGB); "
+            "drop colormap or pick one band"
+        )
+    if problems:
+        raise OutputOptionInvalid("; ".join(problems))
+
+
+def output_formats() -> dict[str, Any]:
+    """Describe formats and options for ``GET /capabilities/output_formats``.
+
+    The draft's shape: ``{"default": "GTiff", "formats": {"GTiff": {option:
+    "description with default"}, ...}}``.
+    """
+    formats: dict[str, dict[str, str]] = {}
+    for fmt in FORMATS:
+        formats[fmt] = {
+            name: option.description for name, option in OPTIONS.items() if fmt in option.formats
+        }
+    return {"default": DEFAULT_FORMAT, "formats": formats}

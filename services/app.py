@@ -1,0 +1,49 @@
+"""The starlette application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from ondemand.settings import Settings
+
+from . import discovery, execute
+from .cors import CORSMiddleware
+from .errors import EXCEPTION_HANDLERS
+from .state import build_state
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the application; catalogs load (and the demo generates) at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = await anyio.to_thread.run_sync(build_state, settings)
+        app.state.ondemand = state
+        try:
+            yield
+        finally:
+            state.close()
+
+    routes: list[BaseRoute] = [*discovery.routes, *execute.routes]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(CORSMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+def endpoint_paths(app: Starlette) -> list[dict[str, object]]:
+    """Every route's path and methods, for the capabilities document."""
+    out: list[dict[str, object]] = []
+    for route in app.routes:
+        if isinstance(route, Route):
+            methods = sorted((route.methods or set()) - {"HEAD"})
+            out.append({"path": route.path.replace(":path", ""), "methods": methods})
+    return out

@@ -1,0 +1,47 @@
+"""Synchronous execution and graph validation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ondemand.errors import OutputOptionInvalid, ProcessGraphMissing
+
+from .body import read_json
+from .state import run_blocking, state_of
+
+
+async def execute(request: Request) -> Response:
+    """``POST /jobs/execute``: evaluate the graph on its native window, return the file."""
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    if not isinstance(body, Mapping) or "process_graph" not in body:
+        raise ProcessGraphMissing(
+            'No process graph specified: the body must be {"process_graph": ..., "output": ...}'
+        )
+    output = body.get("output")
+    if output is not None and not isinstance(output, Mapping):
+        raise OutputOptionInvalid('"output" must be an object such as {"format": "GTiff"}')
+    encoded = await run_blocking(request, state.engine.execute, body["process_graph"], output)
+    return Response(
+        encoded.content,
+        media_type=encoded.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{encoded.filename}"'},
+    )
+
+
+async def validate_graph(request: Request) -> Response:
+    """``POST /process_graphs/validate``: 204 when valid, else the first error."""
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    await run_blocking(request, state.engine.compile, body)
+    return Response(status_code=204)
+
+
+routes: list[BaseRoute] = [
+    Route("/jobs/execute", execute, methods=["POST"]),
+    Route("/process_graphs/validate", validate_graph, methods=["POST"]),
+]

@@ -1,0 +1,46 @@
+"""Shared fixtures: the demo catalog (generated once per run), an app client, the fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from ondemand.catalog import Catalog
+from ondemand.demo import ensure_demo_catalog
+from ondemand.settings import Settings
+from services import create_app
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real Earth-observation fixtures beside the project (CI always has them)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real-data fixtures not found at {SHARED_DATA} (they ship beside the repo)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding the full-size demo catalog, generated once per test run."""
+    data_dir = tmp_path_factory.mktemp("data")
+    ensure_demo_catalog(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(demo_data_dir: Path) -> Catalog:
+    """The demo catalog, loaded through the same path the server uses."""
+    return Catalog.load(ensure_demo_catalog(demo_data_dir))
+
+
+@pytest.fixture(scope="session")
+def client(demo_data_dir: Path) -> Iterator[TestClient]:
+    """A client of the app serving the demo catalog."""
+    settings = Settings(data_dir=demo_data_dir, demo=True)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
