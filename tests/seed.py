@@ -14,6 +14,10 @@ _BLOCK = re.compile(r"```\n(.*?)```", re.S)
 
 def request_bodies(document: str) -> list[dict[str, Any]]:
     """Every JSON request body of a seed document, in order (``Body:`` blocks of requests)."""
+    if not SEED.is_dir():
+        import pytest
+
+        pytest.skip(f"the API draft is not at {SEED} (it ships beside the repo)")
     text = (SEED / document).read_text()
     bodies: list[dict[str, Any]] = []
     for block in _BLOCK.findall(text):
