@@ -94,15 +94,17 @@ class RasterReader:
         window: Window,
     ) -> Cube:
         """Read ``bands`` of every acquisition onto ``window``; scale/offset applied, float32."""
-        jobs = [(a, b) for a in acquisitions for b in bands]
-        layers = list(self._pool.map(lambda job: self.read_layer(job[0], job[1], window), jobs))
         shape = (len(acquisitions), len(bands), window.height, window.width)
-        data = np.empty(shape, dtype=np.float32)
-        mask = np.empty(shape, dtype=bool)
-        for index, layer in enumerate(layers):
-            t, b = divmod(index, len(bands))
-            data[t, b] = layer.data
-            mask[t, b] = layer.mask
+        data = np.zeros(shape, dtype=np.float32)
+        mask = np.ones(shape, dtype=bool)
+
+        def fill(job: tuple[int, int]) -> None:
+            t, b = job
+            self.read_layer(acquisitions[t], bands[b], window, data[t, b], mask[t, b])
+
+        jobs = [(t, b) for t in range(len(acquisitions)) for b in range(len(bands))]
+        for _ in self._pool.map(fill, jobs):
+            pass
         return Cube(
             data=np.ma.MaskedArray(data, mask=mask),
             times=tuple(a.time for a in acquisitions),
@@ -111,24 +113,35 @@ class RasterReader:
             transform=window.transform,
         )
 
-    def read_layer(self, acquisition: Acquisition, band: Band, window: Window) -> np.ma.MaskedArray:
-        """Mosaic one band of one acquisition onto the window (first valid pixel wins)."""
-        values = np.zeros((window.height, window.width), np.float32)
-        missing = np.ones((window.height, window.width), bool)
+    def read_layer(
+        self,
+        acquisition: Acquisition,
+        band: Band,
+        window: Window,
+        values: np.ndarray,
+        missing: np.ndarray,
+    ) -> None:
+        """Mosaic one band of one acquisition into ``values`` / ``missing`` (first valid wins).
+
+        ``values`` is float32 and ``missing`` all True on entry; both are (height, width).
+        """
         for item in acquisition.items:
             asset = item.assets.get(band.name)
             if asset is None:
                 continue
-            raw = self._read_asset(asset.href, band, window)
-            fill = missing & ~np.ma.getmaskarray(raw)
-            values[fill] = np.ma.getdata(raw)[fill]
-            missing &= ~fill
+            raw, raw_missing = self._read_asset(asset.href, band, window)
+            if missing.all():
+                values[...] = raw
+                missing[...] = raw_missing
+            else:
+                fill = missing & ~raw_missing
+                values[fill] = raw[fill]
+                missing &= ~fill
             if not missing.any():
                 break
-        return np.ma.MaskedArray(values, mask=missing)
 
-    def _read_asset(self, href: str, band: Band, window: Window) -> np.ma.MaskedArray:
-        """Read one asset's pixels under the window as scaled float32 with a full mask."""
+    def _read_asset(self, href: str, band: Band, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """One asset's pixels under the window: scaled float32 values and the no-data mask."""
         nodata = band.nodata
         with self._datasets.open(href) as src:
             if src.crs == window.crs:
@@ -156,11 +169,13 @@ class RasterReader:
                     reproject_method=self.resampling,
                 )
         array = image.array[0]
-        values = np.ma.getdata(array)
-        mask = np.ma.getmaskarray(array).copy()
+        raw = np.ma.getdata(array)
+        missing = np.ma.getmaskarray(array)
         if nodata is not None and math.isnan(nodata):
-            mask |= np.isnan(values)
-        out = values.astype(np.float32)
-        if band.scale != 1.0 or band.offset != 0.0:
-            out = out * np.float32(band.scale) + np.float32(band.offset)
-        return np.ma.MaskedArray(out, mask=mask)
+            missing = missing | np.isnan(raw)
+        values = raw.astype(np.float32)
+        if band.scale != 1.0:
+            values *= np.float32(band.scale)
+        if band.offset != 0.0:
+            values += np.float32(band.offset)
+        return values, missing

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numexpr
 import numpy as np
 
 from ..cube import Cube
@@ -59,9 +60,9 @@ def _ndvi(args: Mapping[str, Any], ctx: EvalContext) -> Cube:
     cube = as_cube(data, ctx, None if target else tuple(dict.fromkeys((red, nir))))
     r = cube.data[:, cube.bands.index(red)]
     n = cube.data[:, cube.bands.index(nir)]
-    raw_r, raw_n = np.ma.getdata(r).astype(np.float64), np.ma.getdata(n).astype(np.float64)
-    with np.errstate(all="ignore"):
-        nd = (raw_n - raw_r) / (raw_n + raw_r)
+    raw_r = np.ma.getdata(r).astype(np.float32, copy=False)
+    raw_n = np.ma.getdata(n).astype(np.float32, copy=False)
+    nd = numexpr.evaluate("(n - r) / (n + r)", local_dict={"n": raw_n, "r": raw_r})
     out = _finish(nd, np.ma.getmaskarray(r) | np.ma.getmaskarray(n))[:, None]
     if not target:
         return cube.with_data(out, bands=("ndvi",))

@@ -47,17 +47,26 @@ def _nodata_rule(data: np.ma.MaskedArray, mask: np.ndarray, ignore_nodata: bool)
     return mask if ignore_nodata else mask | np.ma.getmaskarray(data).any(axis=0)
 
 
+def _extreme(data: np.ma.MaskedArray, ignore_nodata: bool, largest: bool) -> np.ma.MaskedArray:
+    """Min or max of valid values along axis 0, in the data's own float precision (exact)."""
+    values = np.ma.getdata(data)
+    if values.dtype.kind != "f":
+        values = values.astype(np.float64)
+    ok = ~np.ma.getmaskarray(data) & np.isfinite(values)
+    fill = values.dtype.type(-np.inf if largest else np.inf)
+    filled = np.where(ok, values, fill)
+    out = filled.max(axis=0) if largest else filled.min(axis=0)
+    return _finish(out, _nodata_rule(data, ~ok.any(axis=0), ignore_nodata))
+
+
 def reduce_min(data: np.ma.MaskedArray, ignore_nodata: bool = True) -> np.ma.MaskedArray:
     """Smallest valid value along axis 0."""
-    v, ok, n = _valid(data)
-    return _finish(np.where(ok, v, np.inf).min(axis=0), _nodata_rule(data, n == 0, ignore_nodata))
+    return _extreme(data, ignore_nodata, largest=False)
 
 
 def reduce_max(data: np.ma.MaskedArray, ignore_nodata: bool = True) -> np.ma.MaskedArray:
     """Largest valid value along axis 0."""
-    v, ok, n = _valid(data)
-    return _finish(np.where(ok, v, -np.inf).max(axis=0),
-                   _nodata_rule(data, n == 0, ignore_nodata))
+    return _extreme(data, ignore_nodata, largest=True)
 
 
 def reduce_sum(data: np.ma.MaskedArray, ignore_nodata: bool = True) -> np.ma.MaskedArray:
