@@ -51,6 +51,30 @@ def _grid_window(
     )
 
 
+def collection_bounds(collection: Collection) -> tuple[Bounds, CRS]:
+    """The collection's extent: its assets' grids in the native CRS, else its WGS84 bbox."""
+    parts: list[Bounds] = []
+    for item in collection.items:
+        if item.crs != collection.crs:
+            continue
+        for asset in item.assets.values():
+            if asset.transform is None or asset.shape is None:
+                continue
+            rows, cols = asset.shape
+            x0, y0 = asset.transform * (0, 0)
+            x1, y1 = asset.transform * (cols, rows)
+            parts.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    if not parts:
+        return collection.bbox, CRS.from_epsg(4326)
+    union = (
+        min(p[0] for p in parts),
+        min(p[1] for p in parts),
+        max(p[2] for p in parts),
+        max(p[3] for p in parts),
+    )
+    return union, collection.crs
+
+
 def graph_bounds(compiled: CompiledGraph, crs: CRS) -> Bounds:
     """Union of the bounding boxes the graph reads, in ``crs`` (collection extent if none)."""
     parts: list[Bounds] = []
@@ -60,7 +84,7 @@ def graph_bounds(compiled: CompiledGraph, crs: CRS) -> Bounds:
         else:
             collection = load.view.collection
             assert isinstance(collection, Collection)
-            bounds, bounds_crs = collection.bbox, CRS.from_epsg(4326)
+            bounds, bounds_crs = collection_bounds(collection)
         if bounds_crs != crs:
             bounds = transform_bounds(bounds_crs, crs, *bounds, densify_pts=21)
         parts.append(tuple(bounds))  # type: ignore[arg-type]
