@@ -24,6 +24,7 @@ from .graph import Graph, parse_graph, validate
 from .processes import REGISTRY
 from .processes.context import CollectionView
 from .processes.registry import Registry
+from .processes.types import ValueType
 from .processes.walk import reachable, resolve_arguments, run_graph
 from .read import Acquisition, RasterReader, group_by_day
 from .window import Bounds, Window
@@ -45,6 +46,7 @@ class CompiledGraph:
     loads: tuple[Load, ...]
     registry: Registry
     catalog: Catalog
+    result_type: ValueType
 
     @property
     def collections(self) -> tuple[Collection, ...]:
@@ -67,12 +69,13 @@ def compile_graph(
 ) -> CompiledGraph:
     """Parse, validate and plan a process graph (either dialect) against ``catalog``."""
     graph = parse_graph(doc, max_nodes=max_nodes, max_depth=max_depth, registry=registry)
-    validate(graph, catalog, registry=registry)
+    result_type = validate(graph, catalog, registry=registry)
     return CompiledGraph(
         graph=graph,
         loads=plan_loads(graph, catalog, registry),
         registry=registry,
         catalog=catalog,
+        result_type=result_type,
     )
 
 

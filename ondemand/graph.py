@@ -24,7 +24,7 @@ from .errors import ArgumentInvalid, ProcessGraphInvalid, ProcessGraphMissing, P
 
 if TYPE_CHECKING:
     from .processes.registry import Registry
-    from .processes.types import CatalogLike
+    from .processes.types import CatalogLike, ValueType
 
 __all__ = [
     "ChildGraph",
@@ -410,7 +410,9 @@ def _canon(value: Any, hashes: Mapping[str, str]) -> Any:
 # --------------------------------------------------------------------------- validation
 
 
-def validate(graph: Graph, catalog: CatalogLike, *, registry: Registry | None = None) -> None:
+def validate(
+    graph: Graph, catalog: CatalogLike, *, registry: Registry | None = None
+) -> ValueType:
     """Check every node against its process declaration and the catalog.
 
     Raises ArgumentMissing / ArgumentUnsupported / ArgumentInvalid (naming node and
@@ -419,7 +421,7 @@ def validate(graph: Graph, catalog: CatalogLike, *, registry: Registry | None = 
     """
     from .processes.validate import validate_graph
 
-    validate_graph(graph, catalog, registry if registry is not None else _default_registry())
+    return validate_graph(graph, catalog, registry if registry is not None else _default_registry())
 
 
 def _default_registry() -> Registry:
