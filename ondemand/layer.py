@@ -102,7 +102,7 @@ def make_layer(layer_id: str, title: str, compiled: CompiledGraph) -> Layer:
         native_crs=window.crs,
         native_bounds=window.bounds,
         native_resolution=native.resolution,
-        bounds_wgs84=tuple(bounds_wgs84),  # type: ignore[arg-type]
+        bounds_wgs84=tuple(bounds_wgs84),
         times=times,
         bands=result.bands,
     )

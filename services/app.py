@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.settings import Settings
 
-from . import discovery, execute
+from . import discovery, execute, jobs, web_services
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -30,7 +30,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             state.close()
 
-    routes: list[BaseRoute] = [*discovery.routes, *execute.routes]
+    routes: list[BaseRoute] = [
+        *discovery.routes,
+        *execute.routes,
+        *jobs.routes,
+        *web_services.routes,
+    ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(CORSMiddleware)],

@@ -15,7 +15,10 @@ from starlette.requests import Request
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
+from ondemand.jobs import JobStore
 from ondemand.settings import Settings
+
+from .layers import LayerCache
 
 
 @dataclass
@@ -25,10 +28,13 @@ class AppState:
     settings: Settings
     catalog: Catalog
     engine: Engine
+    jobs: JobStore
     limiter: CapacityLimiter = field(init=False)
+    layers: LayerCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
+        self.layers = LayerCache()
 
     def close(self) -> None:
         """Release threads and files."""
@@ -41,7 +47,12 @@ def build_state(settings: Settings) -> AppState:
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
     catalog = Catalog.load(paths)
-    return AppState(settings=settings, catalog=catalog, engine=Engine(catalog, settings))
+    return AppState(
+        settings=settings,
+        catalog=catalog,
+        engine=Engine(catalog, settings),
+        jobs=JobStore(settings.data_dir / "jobs.sqlite"),
+    )
 
 
 def state_of(request: Request) -> AppState:

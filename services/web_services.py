@@ -1,0 +1,138 @@
+"""Publishing jobs as services: ``/services`` and ``/capabilities/services``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ondemand.errors import ArgumentInvalid, ArgumentMissing
+from ondemand.jobs import SERVICE_TYPES, ServiceRecord
+
+from .body import read_json
+from .state import state_of
+from .users import current_user
+
+SERVICE_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "wmts": {
+        "description": "OGC WMTS 1.0.0, KVP and RESTful; time series layers have a Time dimension",
+        "args": {},
+    },
+    "tms": {
+        "description": "Tiles at {service_url}/{date}/{z}/{x}/{y} (XYZ row order) and TileJSON",
+        "args": {},
+    },
+    "xyz": {
+        "description": "XYZ tiles (WebMercatorQuad) at {service_url}/{z}/{x}/{y}.png and TileJSON",
+        "args": {},
+    },
+    "wcs": {
+        "description": "OGC WCS 1.0.0 and 2.0.1",
+        "args": {"VERSION": {"description": "Default version: 1.0.0 or 2.0.1", "default": "2.0.1"}},
+    },
+}
+
+
+def service_body(request: Request, service: ServiceRecord) -> dict[str, Any]:
+    """The draft's service object, with the URL clients open."""
+    base = str(request.base_url).rstrip("/")
+    url = f"{base}/services/{service.service_id}/{service.service_type}"
+    body: dict[str, Any] = {
+        "service_id": service.service_id,
+        "service_url": url,
+        "service_type": service.service_type,
+        "service_args": service.args,
+        "job_id": service.job_id,
+        "title": service.title,
+        "created": service.created,
+        "links": [
+            {"rel": "tilejson", "href": f"{base}/services/{service.service_id}/tilejson.json"},
+            {"rel": "job", "href": f"{base}/jobs/{service.job_id}"},
+        ],
+    }
+    if service.service_type == "wmts":
+        body["capabilities_url"] = f"{url}/1.0.0/WMTSCapabilities.xml"
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def create_service(request: Request) -> Response:
+    """``POST /services``: publish a job; a job not yet running starts on demand."""
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    if not isinstance(body, Mapping):
+        raise ArgumentInvalid('The body must be {"job_id": ..., "type": "wmts", "args": {...}}')
+    job_id = body.get("job_id")
+    if not isinstance(job_id, str) or not job_id:
+        raise ArgumentMissing('Required service argument "job_id" is missing')
+    kind = body.get("type", body.get("service_type"))
+    if not isinstance(kind, str) or not kind:
+        raise ArgumentMissing('Required service argument "type" is missing (wmts, tms, xyz or wcs)')
+    kind = kind.lower()
+    if kind not in SERVICE_TYPES:
+        raise ArgumentInvalid(
+            f"Service type {kind!r} is not supported; use one of {', '.join(SERVICE_TYPES)}"
+        )
+    args = body.get("args", body.get("service_args")) or {}
+    if not isinstance(args, Mapping):
+        raise ArgumentInvalid('"args" must be an object')
+    title = body.get("title")
+    user = current_user(request)
+    job = state.jobs.get_job(job_id, user)
+    if job.mode != "on_demand" or job.status != "running":
+        state.jobs.update_job(job.job_id, user, mode="on_demand", status="running")
+    service = state.jobs.create_service(job.job_id, user, kind, args, title)
+    return JSONResponse(
+        service_body(request, service), headers={"Location": f"/services/{service.service_id}"}
+    )
+
+
+async def list_services(request: Request) -> Response:
+    """``GET /services``: the caller's services."""
+    services = state_of(request).jobs.list_services(current_user(request))
+    return JSONResponse([service_body(request, s) for s in services])
+
+
+async def get_service(request: Request) -> Response:
+    """``GET /services/{id}``."""
+    service = state_of(request).jobs.get_service(
+        request.path_params["service_id"], current_user(request)
+    )
+    return JSONResponse(service_body(request, service))
+
+
+async def patch_service(request: Request) -> Response:
+    """``PATCH /services/{id}``: change ``args`` (``service_args``) or ``title``."""
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    if not isinstance(body, Mapping):
+        raise ArgumentInvalid('The body must be an object such as {"args": {...}}')
+    args = body.get("args", body.get("service_args"))
+    if args is not None and not isinstance(args, Mapping):
+        raise ArgumentInvalid('"args" must be an object')
+    title = body.get("title")
+    state.jobs.update_service(request.path_params["service_id"], current_user(request), args, title)
+    return Response(status_code=204)
+
+
+async def delete_service(request: Request) -> Response:
+    """``DELETE /services/{id}``: stop and delete a service."""
+    state_of(request).jobs.delete_service(request.path_params["service_id"], current_user(request))
+    return Response(status_code=204)
+
+
+async def service_types(request: Request) -> Response:
+    """``GET /capabilities/services``: the service types and their arguments."""
+    return JSONResponse(SERVICE_DESCRIPTIONS)
+
+
+routes: list[BaseRoute] = [
+    Route("/capabilities/services", service_types, methods=["GET"]),
+    Route("/services", list_services, methods=["GET"]),
+    Route("/services", create_service, methods=["POST"]),
+    Route("/services/{service_id}", get_service, methods=["GET"]),
+    Route("/services/{service_id}", patch_service, methods=["PATCH"]),
+    Route("/services/{service_id}", delete_service, methods=["DELETE"]),
+]
