@@ -108,6 +108,12 @@ class PixelLimitExceeded(OnDemandError, ValueError):
     code = 10001
 
 
+class TileOutOfRange(OnDemandError, ValueError):
+    """A tile's zoom level, column or row lies outside its tile matrix set."""
+
+    code = 10003
+
+
 class ResourceNotFound(OnDemandError, LookupError):
     """A job, service, file or other resource does not exist (or is not the caller's)."""
 
@@ -124,3 +130,15 @@ class RequestTooLarge(OnDemandError, ValueError):
     """A request body or upload is over the configured size."""
 
     code = 413
+
+
+class AuthenticationRequired(OnDemandError, PermissionError):
+    """The request carries no credentials but the resource needs them."""
+
+    code = 401
+
+
+class AuthenticationFailed(OnDemandError, PermissionError):
+    """The credentials or token are wrong, expired or revoked."""
+
+    code = 4002

@@ -27,6 +27,11 @@ class Settings:
     worker_threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     """Threads running blocking raster work for HTTP requests."""
     cache_bytes: int = 2 * 1024**3
+    users_file: Path | None = None
+    """JSON file of user accounts (``ondemand users add``); None = one local user."""
+    insecure: bool = False
+    """Allow binding to a non-loopback address without user accounts."""
+    token_ttl_seconds: int = 24 * 3600
 
     @property
     def uses_demo(self) -> bool:
@@ -40,6 +45,8 @@ class Settings:
         values: dict[str, object] = {}
         if "ONDEMAND_DATA_DIR" in env:
             values["data_dir"] = Path(env["ONDEMAND_DATA_DIR"])
+        if "ONDEMAND_USERS_FILE" in env:
+            values["users_file"] = Path(env["ONDEMAND_USERS_FILE"])
         if "ONDEMAND_CATALOGS" in env:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
@@ -52,6 +59,7 @@ class Settings:
             ("read_threads", int),
             ("worker_threads", int),
             ("cache_bytes", int),
+            ("token_ttl_seconds", int),
         ):
             key = f"ONDEMAND_{name.upper()}"
             if key in env:

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.settings import Settings
 
-from . import discovery, execute, jobs, web_services
+from . import auth, discovery, execute, jobs, tiles, web_services
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -32,9 +32,11 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[BaseRoute] = [
         *discovery.routes,
+        *auth.routes,
         *execute.routes,
         *jobs.routes,
         *web_services.routes,
+        *tiles.routes,
     ]
     return Starlette(
         routes=routes,

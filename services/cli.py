@@ -30,8 +30,74 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="serve the built-in demo catalog beside --catalog"
     )
+    serve.add_argument(
+        "--users", type=Path, default=None, help="users file (ondemand users add); enables login"
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow binding to a non-loopback address without a users file",
+    )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
+
+    users = commands.add_parser("users", help="manage user accounts")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    for name, text in (
+        ("add", "add a user or set a password (read from stdin)"),
+        ("remove", "remove a user"),
+        ("list", "list users"),
+    ):
+        sub = user_commands.add_parser(name, help=text)
+        sub.add_argument("--file", type=Path, required=True, help="the users file")
+        if name != "list":
+            sub.add_argument("name", help="user name (the user_id)")
     return parser
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` binds only the local machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the settings must not start (an open server without accounts), or None."""
+    if settings.users_file is None and not settings.insecure and not is_loopback(settings.host):
+        return (
+            f"Refusing to bind {settings.host} without user accounts: anyone who can reach it "
+            "could run jobs and read results. Create users (ondemand users add --file users.json "
+            "NAME) and pass --users users.json, bind 127.0.0.1, or pass --insecure."
+        )
+    return None
+
+
+def manage_users(args: argparse.Namespace) -> int:
+    """``ondemand users add|remove|list``."""
+    from ondemand.accounts import AccountFile
+    from ondemand.errors import OnDemandError
+
+    accounts = AccountFile(args.file)
+    try:
+        if args.users_command == "list":
+            for name in sorted(accounts.load()):
+                print(name)
+        elif args.users_command == "add":
+            password = sys.stdin.readline().rstrip("\n")
+            accounts.add(args.name, password)
+            print(f"user {args.name} saved in {args.file}")
+        else:
+            accounts.remove(args.name)
+            print(f"user {args.name} removed from {args.file}")
+    except OnDemandError as exc:
+        print(f"ondemand users: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -42,6 +108,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         demo=args.demo or None,
         host=args.host,
         port=args.port,
+        users_file=args.users,
+        insecure=args.insecure or None,
     )
 
 
@@ -62,8 +130,14 @@ def serve(settings: Settings, log_level: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        serve(settings_from_args(args), args.log_level)
+    if args.command == "users":
+        return manage_users(args)
+    settings = settings_from_args(args)
+    problem = exposure_problem(settings)
+    if problem:
+        print(f"ondemand: {problem}", file=sys.stderr)
+        return 2
+    serve(settings, args.log_level)
     return 0
 
 

@@ -16,6 +16,8 @@ STATUS: dict[type[errors.OnDemandError], int] = {
     errors.ResourceNotFound: 404,
     errors.PixelLimitExceeded: 413,
     errors.RequestTooLarge: 413,
+    errors.AuthenticationRequired: 401,
+    errors.AuthenticationFailed: 403,
 }
 """HTTP status per error type; every other engine error is the client's: 400."""
 
@@ -36,7 +38,10 @@ def error_response(code: int | str, message: str, status: int) -> JSONResponse:
 async def handle_engine_error(request: Request, exc: Exception) -> Response:
     """Answer an engine error with its status and code."""
     assert isinstance(exc, errors.OnDemandError)
-    return error_response(exc.code, exc.message, status_of(exc))
+    response = error_response(exc.code, exc.message, status_of(exc))
+    if isinstance(exc, errors.AuthenticationRequired):
+        response.headers["WWW-Authenticate"] = 'Basic realm="ondemand", charset="UTF-8"'
+    return response
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -22,6 +22,7 @@ DOWNLOAD_FORMATS = {"tif": "GTiff", "png": "PNG", "jpg": "JPEG", "json": "JSON"}
 
 async def _job_body(request: Request) -> tuple[Any, dict[str, Any] | None, str | None]:
     """``process_graph``, ``output`` and ``title`` of a job body, validated."""
+    current_user(request)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     if not isinstance(body, Mapping) or body.get("process_graph") is None:

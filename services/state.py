@@ -12,12 +12,15 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.requests import Request
 
+from ondemand.accounts import AccountFile
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
 from ondemand.jobs import JobStore
 from ondemand.settings import Settings
+from ondemand.tokens import TokenStore
 
+from .auth import Authenticator
 from .layers import LayerCache
 
 
@@ -29,6 +32,9 @@ class AppState:
     catalog: Catalog
     engine: Engine
     jobs: JobStore
+    tokens: TokenStore
+    auth: Authenticator | None
+    """None when no users file is configured: every caller is the local user."""
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
 
@@ -47,11 +53,17 @@ def build_state(settings: Settings) -> AppState:
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
     catalog = Catalog.load(paths)
+    tokens = TokenStore(settings.data_dir / "tokens.sqlite", settings.token_ttl_seconds)
+    auth = None
+    if settings.users_file is not None:
+        auth = Authenticator(AccountFile(settings.users_file), tokens)
     return AppState(
         settings=settings,
         catalog=catalog,
         engine=Engine(catalog, settings),
         jobs=JobStore(settings.data_dir / "jobs.sqlite"),
+        tokens=tokens,
+        auth=auth,
     )
 
 

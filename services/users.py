@@ -1,4 +1,4 @@
-"""Who is calling. Until user accounts exist, every caller is the single local user."""
+"""Who is calling: the authenticated user, or the single local user when no accounts exist."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ LOCAL_USER = "local"
 
 
 def current_user(request: Request) -> str:
-    """The calling user's id."""
-    return LOCAL_USER
+    """The calling user's id (AuthenticationRequired/Failed when accounts exist and it fails).
+
+    The result is remembered on the request, so several lookups cost one check.
+    """
+    from .state import state_of
+
+    cached = getattr(request.state, "user_id", None)
+    if isinstance(cached, str):
+        return cached
+    auth = state_of(request).auth
+    user = LOCAL_USER if auth is None else auth.user(request.headers.get("authorization"))
+    request.state.user_id = user
+    return user
 
 
 def resolve_user(request: Request, user_id: str) -> str:

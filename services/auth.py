@@ -1,0 +1,121 @@
+"""Authentication: HTTP Basic or Bearer tokens against the users file; ``GET /auth/login``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ondemand.accounts import Account, AccountFile
+from ondemand.errors import AuthenticationFailed, AuthenticationRequired
+from ondemand.tokens import TokenStore
+
+BASIC_CACHE_SECONDS = 300.0
+"""How long a verified Basic credential is remembered (scrypt is slow on purpose)."""
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into a user id."""
+
+    def __init__(self, accounts: AccountFile, tokens: TokenStore) -> None:
+        self.accounts = accounts
+        self.tokens = tokens
+        self._lock = threading.Lock()
+        self._loaded: tuple[float, dict[str, Account]] = (-1.0, {})
+        self._verified: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def _accounts(self) -> dict[str, Account]:
+        """The accounts, re-read when the users file changes (users can be removed live)."""
+        try:
+            mtime = self.accounts.path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = 0.0
+        with self._lock:
+            if mtime != self._loaded[0]:
+                self._loaded = (mtime, self.accounts.load())
+                self._verified.clear()
+            return self._loaded[1]
+
+    def user(self, authorization: str | None) -> str:
+        """The authenticated user; AuthenticationRequired or AuthenticationFailed otherwise."""
+        if not authorization:
+            raise AuthenticationRequired(
+                "Authentication required: send HTTP Basic credentials or "
+                "'Authorization: Bearer <token>' from GET /auth/login"
+            )
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            user = self.tokens.user_of(value.strip())
+            if user is None or user not in self._accounts():
+                raise AuthenticationFailed("Authorization token invalid or expired")
+            return user
+        if scheme.lower() == "basic":
+            return self.basic(value.strip())
+        raise AuthenticationFailed(f"Invalid authentication scheme {scheme!r}: use Basic or Bearer")
+
+    def basic(self, encoded: str) -> str:
+        """Verify HTTP Basic credentials (remembered for a few minutes once verified)."""
+        try:
+            name, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationFailed("Malformed Basic credentials") from None
+        accounts = self._accounts()
+        key = hashlib.sha256(encoded.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._verified.get(key)
+            if hit is not None and hit[1] > now and hit[0] in accounts:
+                return hit[0]
+        account = accounts.get(name)
+        if not sep or account is None or not account.verify(password):
+            raise AuthenticationFailed("Credentials are not correct")
+        with self._lock:
+            self._verified[key] = (name, now + BASIC_CACHE_SECONDS)
+            while len(self._verified) > 1024:
+                self._verified.popitem(last=False)
+        return name
+
+
+async def login(request: Request) -> Response:
+    """``GET /auth/login`` with HTTP Basic: ``{user_id, token, expires}``."""
+    from .state import run_blocking, state_of
+    from .users import current_user
+
+    state = state_of(request)
+    header = request.headers.get("authorization", "")
+    if state.auth is None:
+        user = current_user(request)
+    elif not header.lower().startswith("basic "):
+        raise AuthenticationRequired("Log in with HTTP Basic credentials (user name and password)")
+    else:
+        user = await run_blocking(request, state.auth.user, header)
+    token, expires = state.tokens.issue(user)
+    return JSONResponse(
+        {"user_id": user, "token": token, "expires": int(expires)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def logout(request: Request) -> Response:
+    """``POST /auth/logout`` with a Bearer token: revoke it."""
+    from .state import state_of
+
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationRequired("Send the token to revoke as 'Authorization: Bearer <token>'")
+    state_of(request).tokens.revoke(value.strip())
+    return Response(status_code=204)
+
+
+routes: list[BaseRoute] = [
+    Route("/auth/login", login, methods=["GET"]),
+    Route("/auth/logout", logout, methods=["POST"]),
+]
