@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from .catalog import Catalog
 from .cube import Cube
 from .errors import ArgumentInvalid
-from .evaluate import CompiledGraph, compile_graph, evaluate
+from .evaluate import NO_LIMITS, CompiledGraph, Limits, compile_graph, evaluate
 from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
 from .grid import default_window
 from .read import RasterReader
@@ -38,9 +39,18 @@ class Engine:
         )
 
     def evaluate(self, compiled: CompiledGraph, window: Window, *, limited: bool = True) -> Any:
-        """Evaluate on ``window``; ``limited`` applies the synchronous pixel limit."""
-        limit = self.settings.max_pixels if limited else None
-        return evaluate(compiled, window, self.reader, max_pixels=limit)
+        """Evaluate on ``window``; ``limited`` applies the synchronous limits of the settings."""
+        return evaluate(
+            compiled, window, self.reader, limits=self.limits() if limited else NO_LIMITS
+        )
+
+    def limits(self) -> Limits:
+        """Pixel, date and time limits of one synchronous evaluation starting now."""
+        return Limits(
+            max_pixels=self.settings.max_pixels,
+            max_dates=self.settings.max_dates,
+            deadline=time.monotonic() + self.settings.eval_timeout_seconds,
+        )
 
     def output_window(self, compiled: CompiledGraph, spec: OutputSpec) -> Window:
         """The window of a download: the graph's bbox on the native grid, or as ``spec`` asks."""

@@ -142,3 +142,39 @@ class AuthenticationFailed(OnDemandError, PermissionError):
     """The credentials or token are wrong, expired or revoked."""
 
     code = 4002
+
+
+class FilePathInvalid(OnDemandError, ValueError):
+    """A user-file path is not allowed (traversal, absolute, control characters, too long)."""
+
+    code = 1400
+
+
+class FileContentInvalid(OnDemandError, ValueError):
+    """A user file cannot be read as what it should be (e.g. not a polygon file)."""
+
+    code = 1412
+
+
+class FileTooLarge(RequestTooLarge):
+    """An upload is over the configured size of one file."""
+
+    code = 1411
+
+
+class QuotaExceeded(RequestTooLarge):
+    """An upload would take the user's files over their storage quota."""
+
+    code = 507
+
+
+class EvaluationTimedOut(OnDemandError, TimeoutError):
+    """A synchronous evaluation ran past the configured time-out."""
+
+    code = 10004
+
+
+class ServerBusy(OnDemandError, RuntimeError):
+    """Too many evaluations are running or waiting; retry shortly."""
+
+    code = 503

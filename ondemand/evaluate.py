@@ -8,6 +8,7 @@ window's grid. Pixels outside the graph's bounding box are masked.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from rasterio.warp import transform_geom
 
 from .catalog import Catalog, Collection
 from .cube import Cube
-from .errors import NoData, PixelLimitExceeded
+from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
 from .graph import Graph, parse_graph, validate
 from .processes import REGISTRY
 from .processes.context import CollectionView
@@ -147,16 +148,39 @@ def _views_in(value: Any) -> Iterator[CollectionView]:
             yield from _views_in(v)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one synchronous evaluation may read and how long it may take."""
+
+    max_pixels: int | None = None
+    """Pixels read in all (window x dates x bands)."""
+    max_dates: int | None = None
+    """Dates read by one load."""
+    deadline: float | None = None
+    """``time.monotonic()`` after which reading stops with EvaluationTimedOut."""
+
+    def check_time(self) -> None:
+        """Raise EvaluationTimedOut once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise EvaluationTimedOut(
+                "The evaluation took longer than the time-out for synchronous requests; use a "
+                "smaller area, fewer dates, a coarser resolution, or a batch job"
+            )
+
+
+NO_LIMITS = Limits()
+
+
 class EvaluationContext:
-    """The real context: reads views on one window, within a pixel budget."""
+    """The real context: reads views on one window, within limits."""
 
     def __init__(
-        self, catalog: Catalog, window: Window, reader: RasterReader, max_pixels: int | None
+        self, catalog: Catalog, window: Window, reader: RasterReader, limits: Limits = NO_LIMITS
     ) -> None:
         self.catalog = catalog
         self._window = window
         self._reader = reader
-        self._max_pixels = max_pixels
+        self._limits = limits
         self.pixels_read = 0
 
     @property
@@ -172,9 +196,21 @@ class EvaluationContext:
         acquisitions = self.acquisitions(view)
         if not acquisitions:
             raise NoData(_no_data_message(view, self._window))
+        max_dates = self._limits.max_dates
+        if max_dates is not None and len(acquisitions) > max_dates:
+            raise PixelLimitExceeded(
+                f"The request reads {len(acquisitions)} dates of {collection.id!r}, over the "
+                f"limit of {max_dates} for synchronous requests; narrow the date range or use "
+                "a batch job"
+            )
         self._charge(len(acquisitions) * len(names) * self._window.pixels)
+        self._limits.check_time()
         cube = self._reader.read_cube(
-            collection, acquisitions, [collection.band(n) for n in names], self._window
+            collection,
+            acquisitions,
+            [collection.band(n) for n in names],
+            self._window,
+            check=self._limits.check_time,
         )
         if view.bbox is None:
             return cube
@@ -198,10 +234,11 @@ class EvaluationContext:
     def _charge(self, pixels: int) -> None:
         """Count pixels read; over the budget is PixelLimitExceeded."""
         self.pixels_read += pixels
-        if self._max_pixels is not None and self.pixels_read > self._max_pixels:
+        limit = self._limits.max_pixels
+        if limit is not None and self.pixels_read > limit:
             raise PixelLimitExceeded(
                 f"The request reads {self.pixels_read:,} pixels (window x dates x bands), over "
-                f"the limit of {self._max_pixels:,} for synchronous requests; use a smaller "
+                f"the limit of {limit:,} for synchronous requests; use a smaller "
                 "area or date range, a coarser output resolution, or a batch job"
             )
 
@@ -252,10 +289,10 @@ def evaluate(
     window: Window,
     reader: RasterReader,
     *,
-    max_pixels: int | None = None,
+    limits: Limits = NO_LIMITS,
 ) -> Any:
     """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads."""
-    ctx = EvaluationContext(compiled.catalog, window, reader, max_pixels)
+    ctx = EvaluationContext(compiled.catalog, window, reader, limits)
     result = run_graph(compiled.graph, ctx, compiled.registry)
     if isinstance(result, CollectionView):
         from .processes.context import as_cube

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,14 +92,20 @@ class RasterReader:
         acquisitions: Sequence[Acquisition],
         bands: Sequence[Band],
         window: Window,
+        check: Callable[[], None] | None = None,
     ) -> Cube:
-        """Read ``bands`` of every acquisition onto ``window``; scale/offset applied, float32."""
+        """Read ``bands`` of every acquisition onto ``window``; scale/offset applied, float32.
+
+        ``check`` runs before each layer is read (a time-out raises from it).
+        """
         shape = (len(acquisitions), len(bands), window.height, window.width)
         data = np.zeros(shape, dtype=np.float32)
         mask = np.ones(shape, dtype=bool)
 
         def fill(job: tuple[int, int]) -> None:
             t, b = job
+            if check is not None:
+                check()
             self.read_layer(acquisitions[t], bands[b], window, data[t, b], mask[t, b])
 
         jobs = [(t, b) for t in range(len(acquisitions)) for b in range(len(bands))]

@@ -22,16 +22,37 @@ class Settings:
     max_graph_nodes: int = 200
     max_graph_depth: int = 64
     max_body_bytes: int = 10 * 1024 * 1024
+    max_dates: int = 366
+    """Largest number of dates one synchronous evaluation may read."""
+    eval_timeout_seconds: float = 120.0
+    """Synchronous evaluations (execute, coverages) stop after this long with a 413."""
+    max_concurrent_per_user: int = 4
+    """Evaluations one user (or client address) may run at once; more get 503 + Retry-After."""
+    max_queued: int = 32
+    """Evaluations waiting for a worker thread beyond which new ones get 503 + Retry-After."""
     read_threads: int = field(default_factory=lambda: min(8, (os.cpu_count() or 2) * 2))
     """Threads reading dates and bands concurrently inside one evaluation."""
     worker_threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     """Threads running blocking raster work for HTTP requests."""
     cache_bytes: int = 2 * 1024**3
+    max_file_bytes: int = 100 * 1024**2
+    """Largest user file (upload) in bytes."""
+    user_quota_bytes: int = 1024**3
+    """Total size of one user's files in bytes."""
     users_file: Path | None = None
     """JSON file of user accounts (``ondemand users add``); None = one local user."""
     insecure: bool = False
     """Allow binding to a non-loopback address without user accounts."""
     token_ttl_seconds: int = 24 * 3600
+    dask_scheduler: str | None = None
+    """Address of an existing Dask scheduler (``tcp://HOST:PORT``) for batch jobs; None
+    starts a local cluster owned by the server."""
+    batch_jobs: int = 2
+    """Batch jobs running at once (the others wait in the queue, fairly across users)."""
+    batch_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    """Worker processes of the local Dask cluster (one thread each)."""
+    batch_chunk_size: int = 1024
+    """Side in pixels of the square chunks a batch job's output is split into."""
 
     @property
     def uses_demo(self) -> bool:
@@ -47,6 +68,8 @@ class Settings:
             values["data_dir"] = Path(env["ONDEMAND_DATA_DIR"])
         if "ONDEMAND_USERS_FILE" in env:
             values["users_file"] = Path(env["ONDEMAND_USERS_FILE"])
+        if "ONDEMAND_DASK_SCHEDULER" in env:
+            values["dask_scheduler"] = env["ONDEMAND_DASK_SCHEDULER"] or None
         if "ONDEMAND_CATALOGS" in env:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
@@ -56,10 +79,19 @@ class Settings:
             ("max_graph_nodes", int),
             ("max_graph_depth", int),
             ("max_body_bytes", int),
+            ("max_dates", int),
+            ("eval_timeout_seconds", float),
+            ("max_concurrent_per_user", int),
+            ("max_queued", int),
             ("read_threads", int),
             ("worker_threads", int),
             ("cache_bytes", int),
+            ("max_file_bytes", int),
+            ("user_quota_bytes", int),
             ("token_ttl_seconds", int),
+            ("batch_jobs", int),
+            ("batch_workers", int),
+            ("batch_chunk_size", int),
         ):
             key = f"ONDEMAND_{name.upper()}"
             if key in env:

@@ -18,6 +18,8 @@ STATUS: dict[type[errors.OnDemandError], int] = {
     errors.RequestTooLarge: 413,
     errors.AuthenticationRequired: 401,
     errors.AuthenticationFailed: 403,
+    errors.EvaluationTimedOut: 413,
+    errors.ServerBusy: 503,
 }
 """HTTP status per error type; every other engine error is the client's: 400."""
 
@@ -39,9 +41,21 @@ async def handle_engine_error(request: Request, exc: Exception) -> Response:
     """Answer an engine error with its status and code."""
     assert isinstance(exc, errors.OnDemandError)
     response = error_response(exc.code, exc.message, status_of(exc))
-    if isinstance(exc, errors.AuthenticationRequired):
-        response.headers["WWW-Authenticate"] = 'Basic realm="ondemand", charset="UTF-8"'
+    response.headers.update(error_headers(exc))
     return response
+
+
+def error_headers(exc: errors.OnDemandError) -> dict[str, str]:
+    """Headers an error needs on any endpoint: an auth challenge, a retry delay."""
+    if isinstance(exc, errors.AuthenticationRequired):
+        return {"WWW-Authenticate": 'Basic realm="ondemand", charset="UTF-8"'}
+    if isinstance(exc, errors.ServerBusy):
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return {}
+
+
+RETRY_AFTER_SECONDS = 2
+"""What a busy server asks clients to wait before retrying."""
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from ondemand.settings import Settings
 from ondemand.tokens import TokenStore
 
 from .auth import Authenticator
+from .gate import EvaluationGate
 from .layers import LayerCache
 
 
@@ -37,10 +38,16 @@ class AppState:
     """None when no users file is configured: every caller is the local user."""
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
+    gate: EvaluationGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
         self.layers = LayerCache()
+        self.gate = EvaluationGate(
+            workers=self.settings.worker_threads,
+            queue=self.settings.max_queued,
+            per_client=self.settings.max_concurrent_per_user,
+        )
 
     def close(self) -> None:
         """Release threads and files."""
@@ -78,6 +85,19 @@ T = TypeVar("T")
 
 
 async def run_blocking(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run blocking raster work in the worker threads, never on the event loop."""
-    limiter = state_of(request).limiter
-    return await anyio.to_thread.run_sync(partial(fn, *args), limiter=limiter)
+    """Run blocking raster work in the worker threads, never on the event loop.
+
+    Admission is bounded per client (the authenticated user, else the client address)
+    and overall: past the bounds the request fails at once with ServerBusy (503).
+    """
+    state = state_of(request)
+    with state.gate.admit(client_key(request)):
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=state.limiter)
+
+
+def client_key(request: Request) -> str:
+    """Who an evaluation is counted against: the user once authenticated, else the address."""
+    user = getattr(request.state, "user_id", None)
+    if isinstance(user, str):
+        return f"user:{user}"
+    return f"addr:{request.client.host if request.client else 'unknown'}"
