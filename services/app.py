@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.settings import Settings
 
-from . import auth, discovery, execute, jobs, web_services
+from . import auth, discovery, execute, jobs, tiles, web_services, wmts
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -36,6 +36,8 @@ def create_app(settings: Settings) -> Starlette:
         *execute.routes,
         *jobs.routes,
         *web_services.routes,
+        *tiles.routes,
+        *wmts.routes,
     ]
     return Starlette(
         routes=routes,

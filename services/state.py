@@ -13,6 +13,7 @@ from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ondemand.accounts import AccountFile
+from ondemand.cache import TileCache
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
@@ -39,6 +40,7 @@ class AppState:
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
     gate: EvaluationGate = field(init=False)
+    tiles: TileCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
@@ -48,10 +50,14 @@ class AppState:
             queue=self.settings.max_queued,
             per_client=self.settings.max_concurrent_per_user,
         )
+        self.tiles = TileCache(
+            self.settings.data_dir / "cache" / "tiles", self.settings.cache_bytes
+        )
 
     def close(self) -> None:
         """Release threads and files."""
         self.engine.close()
+        self.tiles.close()
 
 
 def build_state(settings: Settings) -> AppState:
