@@ -64,7 +64,8 @@ def _split_ext(text: str, default: str = "png") -> tuple[str, str]:
     return (stem, ext) if dot else (text, default)
 
 
-def _none_match(request: Request, etag: str) -> bool:
+def not_modified(request: Request, etag: str) -> bool:
+    """Whether the request's ``If-None-Match`` already names ``etag`` (answer 304)."""
     header = request.headers.get("if-none-match")
     if not header:
         return False
@@ -72,7 +73,8 @@ def _none_match(request: Request, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _headers(tile: PreparedTile | TileResult) -> dict[str, str]:
+def tile_headers(tile: PreparedTile | TileResult) -> dict[str, str]:
+    """Caching headers of a tile: its ETag and how long it may be kept."""
     return {"ETag": tile.etag, "Cache-Control": f"public, max-age={TILE_MAX_AGE}"}
 
 
@@ -108,11 +110,11 @@ async def _serve(
         q.getlist("rescale") or None,
         q.get("bands"),
     )
-    if _none_match(request, tile.etag):
-        return Response(status_code=304, headers=_headers(tile))
+    if not_modified(request, tile.etag):
+        return Response(status_code=304, headers=tile_headers(tile))
     state = state_of(request)
     result = await run_blocking(request, render_prepared, state.engine, tile, tile_cache(request))
-    headers = _headers(result)
+    headers = tile_headers(result)
     headers["Content-Bbox"] = ",".join(repr(float(v)) for v in result.bounds)
     headers["Content-Crs"] = f"<{result.crs}>"
     return Response(result.content, media_type=result.media_type, headers=headers)

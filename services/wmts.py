@@ -34,7 +34,7 @@ from .ogc import (
 )
 from .published import service_layer
 from .state import run_blocking, state_of
-from .tiles import TILE_MAX_AGE, tile_cache
+from .tiles import not_modified, tile_cache, tile_headers
 from .wmts_capabilities import (
     DEFAULT_STYLE,
     FORMATS,
@@ -169,20 +169,12 @@ async def _tile(request: Request, layer: Layer, tile: TileRequest) -> Response:
         tile.time,
         colormap,
     )
-    headers = {"ETag": prepared.etag, "Cache-Control": f"public, max-age={TILE_MAX_AGE}"}
-    if _not_modified(request, prepared.etag):
+    headers = tile_headers(prepared)
+    if not_modified(request, prepared.etag):
         return Response(status_code=304, headers=headers)
     engine = state_of(request).engine
     result = await run_blocking(request, render_prepared, engine, prepared, tile_cache(request))
     return Response(result.content, media_type=result.media_type, headers=headers)
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
 
 
 async def _info(
