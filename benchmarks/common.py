@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,39 +25,55 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server process started for a benchmark."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def running_server(data_dir: Path, *extra: str) -> Iterator[str]:
-    """Start ``ondemand serve`` on 127.0.0.1 and yield its base URL; stop it afterwards."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "services.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--log-level",
-        "warning",
-        *extra,
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL)
+def http_process(
+    command: list[str], port: int, health_path: str = "/", env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Run ``command`` (an HTTP server on ``port``), wait until ``health_path`` answers 200."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                if httpx.get(f"{base}{health_path}", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
         else:
-            raise RuntimeError("server did not start")
-        yield base
+            raise RuntimeError(f"server {command[:4]} did not start")
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def running_server(data_dir: Path, *extra: str) -> Iterator[Server]:
+    """Start ``ondemand serve`` on 127.0.0.1 and yield it; stop it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port),
+               "--data-dir", str(data_dir), "--log-level", "warning", *extra]  # fmt: skip
+    with http_process(command, port) as server:
+        yield server
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

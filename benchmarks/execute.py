@@ -87,7 +87,10 @@ def main() -> None:
     body = copy.deepcopy(first_execute_example())
     body["output"] = {"format": "GTiff", "tiled": True, "compress": "deflate"}
 
-    with running_server(data_dir) as base, httpx.Client(base_url=base, timeout=300) as client:
+    with (
+        running_server(data_dir) as server,
+        httpx.Client(base_url=server.url, timeout=300) as client,
+    ):
 
         def request() -> None:
             response = client.post("/jobs/execute", json=body)

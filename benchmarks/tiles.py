@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +35,14 @@ from rio_tiler.utils import render
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import ROOT, free_port, p50, running_server  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    ROOT,
+    Server,
+    free_port,
+    http_process,
+    p50,
+    running_server,
+)
 from ondemand.cache import TileCache  # noqa: E402
 from ondemand.catalog import Catalog  # noqa: E402
 from ondemand.demo import ensure_demo_catalog  # noqa: E402
@@ -135,30 +141,16 @@ def in_process(data_dir: Path, repeat: int) -> None:
 
 
 @contextmanager
-def titiler_server() -> Any:
+def titiler_server() -> Iterator[Server]:
     """titiler.application under uvicorn on 127.0.0.1 (one process)."""
     port = free_port()
-    env = {**os.environ, "TITILER_API_DISABLE_MOSAIC": "TRUE"}
     command = [
         sys.executable, "-m", "uvicorn", "titiler.application.main:app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("titiler did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = {"TITILER_API_DISABLE_MOSAIC": "TRUE"}
+    with http_process(command, port, "/healthz", env) as server:
+        yield server
 
 
 def throughput(urls: list[str], clients: int = 4) -> tuple[float, int]:
@@ -194,7 +186,8 @@ def versus_titiler(data_dir: Path) -> None:
     }
     style = "colormap_name=rdylgn&rescale=-1,1"
     catalog = str(S2_29RKH / "collection.json")
-    with running_server(data_dir, "--catalog", catalog) as base:
+    with running_server(data_dir, "--catalog", catalog) as server:
+        base = server.url
         job = httpx.post(f"{base}/jobs", json={"process_graph": graph}).json()
         httpx.post(f"{base}/jobs/{job['job_id']}/on_demand").raise_for_status()
         service = httpx.post(f"{base}/services", json={"job_id": job["job_id"], "type": "xyz"})
@@ -202,7 +195,8 @@ def versus_titiler(data_dir: Path) -> None:
         # a fresh data dir: every tile below is cold in the disk cache
         throughput([f"{url}/{t.z}/{t.x}/{t.y}.png?{style}" for t in warm])
         ours, ours_failed = throughput([f"{url}/{t.z}/{t.x}/{t.y}.png?{style}" for t in tiles])
-    with titiler_server() as base:
+    with titiler_server() as titiler:
+        base = titiler.url
         query = f"url={item}&assets=B04&assets=B08&expression=(b2-b1)/(b2%2Bb1)&{style}"
         template = f"{base}/stac/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?{query}"
         throughput([template.format(z=t.z, x=t.x, y=t.y) for t in warm])

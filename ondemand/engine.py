@@ -8,12 +8,16 @@ from typing import Any
 
 from .catalog import Catalog
 from .cube import Cube
-from .errors import ArgumentInvalid
+from .errors import ArgumentInvalid, OutputFormatUnsupported
 from .evaluate import NO_LIMITS, CompiledGraph, Limits, compile_graph, evaluate
 from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
+from .formats.options import RASTER_FORMATS, TABLE_FORMATS
+from .formats.tables import encode_table
 from .grid import default_window
+from .processes.zonal import TABLE
 from .read import RasterReader
 from .settings import Settings
+from .userfiles import UserFiles
 from .window import Window
 
 
@@ -38,10 +42,24 @@ class Engine:
             max_depth=self.settings.max_graph_depth,
         )
 
-    def evaluate(self, compiled: CompiledGraph, window: Window, *, limited: bool = True) -> Any:
-        """Evaluate on ``window``; ``limited`` applies the synchronous limits of the settings."""
+    def evaluate(
+        self,
+        compiled: CompiledGraph,
+        window: Window,
+        *,
+        limited: bool = True,
+        user_files: UserFiles | None = None,
+    ) -> Any:
+        """Evaluate on ``window``; ``limited`` applies the synchronous limits of the settings.
+
+        ``user_files`` are the calling user's files (regions of zonal_statistics).
+        """
         return evaluate(
-            compiled, window, self.reader, limits=self.limits() if limited else NO_LIMITS
+            compiled,
+            window,
+            self.reader,
+            limits=self.limits() if limited else NO_LIMITS,
+            user_files=user_files,
         )
 
     def limits(self) -> Limits:
@@ -65,10 +83,30 @@ class Engine:
             height=spec.height,
         )
 
-    def execute(self, doc: Any, output: Mapping[str, Any] | None) -> Encoded:
-        """Synchronous execution: compile, evaluate on the output window, encode."""
+    def execute(
+        self, doc: Any, output: Mapping[str, Any] | None, user_files: UserFiles | None = None
+    ) -> Encoded:
+        """Synchronous execution: compile, evaluate on the output window, encode.
+
+        A table result (zonal_statistics) is encoded in a table format (GPKG, GeoJSON,
+        CSV, JSON); ``user_files`` are the calling user's files.
+        """
         spec = parse_output(output)
         compiled = self.compile(doc)
+        if compiled.result_type.kind == TABLE:
+            from .zonal import zonal_table
+
+            if spec.format not in TABLE_FORMATS:
+                raise OutputFormatUnsupported(
+                    f"The process graph returns a table; format {spec.format} holds rasters. "
+                    f"Use one of {', '.join(TABLE_FORMATS)}"
+                )
+            return encode_table(zonal_table(self, compiled, user_files, limited=True), spec)
+        if spec.format not in RASTER_FORMATS:
+            raise OutputFormatUnsupported(
+                f"Format {spec.format} holds tables (zonal_statistics); for a raster use one "
+                f"of {', '.join(RASTER_FORMATS)}"
+            )
         window = self.output_window(compiled, spec)
         result = self.evaluate(compiled, window)
         if not isinstance(result, Cube):

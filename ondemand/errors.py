@@ -178,3 +178,9 @@ class ServerBusy(OnDemandError, RuntimeError):
     """Too many evaluations are running or waiting; retry shortly."""
 
     code = 503
+
+
+class JobNotFinished(OnDemandError, ValueError):
+    """A job's batch results are asked for before its batch run has finished."""
+
+    code = 428

@@ -18,7 +18,7 @@ from rasterio.crs import CRS
 from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 
-from .catalog import Catalog, Collection
+from .catalog import Catalog, Collection, Item
 from .cube import Cube
 from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
 from .graph import Graph, parse_graph, validate
@@ -28,6 +28,7 @@ from .processes.registry import Registry
 from .processes.types import ValueType
 from .processes.walk import reachable, resolve_arguments, run_graph
 from .read import Acquisition, RasterReader, group_by_day
+from .userfiles import UserFiles
 from .window import Bounds, Window
 
 
@@ -175,12 +176,19 @@ class EvaluationContext:
     """The real context: reads views on one window, within limits."""
 
     def __init__(
-        self, catalog: Catalog, window: Window, reader: RasterReader, limits: Limits = NO_LIMITS
+        self,
+        catalog: Catalog,
+        window: Window,
+        reader: RasterReader,
+        limits: Limits = NO_LIMITS,
+        user_files: UserFiles | None = None,
     ) -> None:
         self.catalog = catalog
         self._window = window
         self._reader = reader
         self._limits = limits
+        self.user_files = user_files
+        """The calling user's files (zonal_statistics reads regions from them)."""
         self.pixels_read = 0
 
     @property
@@ -215,6 +223,32 @@ class EvaluationContext:
         if view.bbox is None:
             return cube
         outside = bbox_outside_mask(view.bbox, self._window)
+        if outside is None:
+            return cube
+        mask = np.ma.getmaskarray(cube.data) | outside
+        return cube.with_data(np.ma.MaskedArray(np.ma.getdata(cube.data), mask=mask))
+
+    def load_native(
+        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
+    ) -> Cube:
+        """Read ``bands`` of the one ``item`` on ``window`` (on its own grid: no resampling).
+
+        Like :meth:`load` (float32, scale/offset applied, nodata masked, pixels outside
+        the view's bbox masked), with one time step labelled with the item's datetime.
+        """
+        collection = view.collection
+        assert isinstance(collection, Collection)
+        names = view.band_names if bands is None else tuple(bands)
+        self._charge(len(names) * window.pixels)
+        self._limits.check_time()
+        cube = self._reader.read_cube(
+            collection,
+            [Acquisition(item.datetime, (item,))],
+            [collection.band(n) for n in names],
+            window,
+            check=self._limits.check_time,
+        )
+        outside = None if view.bbox is None else bbox_outside_mask(view.bbox, window)
         if outside is None:
             return cube
         mask = np.ma.getmaskarray(cube.data) | outside
@@ -290,9 +324,10 @@ def evaluate(
     reader: RasterReader,
     *,
     limits: Limits = NO_LIMITS,
+    user_files: UserFiles | None = None,
 ) -> Any:
     """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads."""
-    ctx = EvaluationContext(compiled.catalog, window, reader, limits)
+    ctx = EvaluationContext(compiled.catalog, window, reader, limits, user_files)
     result = run_graph(compiled.graph, ctx, compiled.registry)
     if isinstance(result, CollectionView):
         from .processes.context import as_cube

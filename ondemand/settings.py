@@ -28,7 +28,7 @@ class Settings:
     """Synchronous evaluations (execute, coverages) stop after this long with a 413."""
     max_concurrent_per_user: int = 4
     """Evaluations one user (or client address) may run at once; more get 503 + Retry-After."""
-    max_queued: int = 32
+    max_queued: int = 64
     """Evaluations waiting for a worker thread beyond which new ones get 503 + Retry-After."""
     read_threads: int = field(default_factory=lambda: min(8, (os.cpu_count() or 2) * 2))
     """Threads reading dates and bands concurrently inside one evaluation."""

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.settings import Settings
 
-from . import auth, discovery, execute, jobs, tiles, web_services, wmts
+from . import auth, discovery, execute, files, jobs, tiles, wcs, web_services, wmts
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -34,8 +34,10 @@ def create_app(settings: Settings) -> Starlette:
         *discovery.routes,
         *auth.routes,
         *execute.routes,
+        *files.routes,
         *jobs.routes,
         *web_services.routes,
+        *wcs.routes,
         *tiles.routes,
         *wmts.routes,
     ]

@@ -11,7 +11,8 @@ from starlette.routing import BaseRoute, Route
 from ondemand.errors import OutputOptionInvalid, ProcessGraphMissing
 
 from .body import read_json
-from .state import run_blocking, state_of
+from .files import files_of
+from .state import run_blocking, run_evaluation, state_of
 from .users import current_user
 
 
@@ -27,7 +28,9 @@ async def execute(request: Request) -> Response:
     output = body.get("output")
     if output is not None and not isinstance(output, Mapping):
         raise OutputOptionInvalid('"output" must be an object such as {"format": "GTiff"}')
-    encoded = await run_blocking(request, state.engine.execute, body["process_graph"], output)
+    encoded = await run_evaluation(
+        request, state.engine.execute, body["process_graph"], output, files_of(request)
+    )
     return Response(
         encoded.content,
         media_type=encoded.media_type,

@@ -26,25 +26,27 @@ class EvaluationGate:
         self._admitted = 0
 
     @contextmanager
-    def admit(self, client: str) -> Iterator[None]:
-        """Hold a slot for ``client`` while the block runs."""
+    def admit(self, client: str | None) -> Iterator[None]:
+        """Hold a slot (counted against ``client`` unless None) while the block runs."""
         with self._lock:
-            if self._by_client[client] >= self.per_client:
+            if client is not None and self._by_client[client] >= self.per_client:
                 raise ServerBusy(
                     f"Too many evaluations of yours are running ({self.per_client} at most); "
                     "retry when one has finished"
                 )
             if self._admitted >= self.capacity:
                 raise ServerBusy("The server is busy with other evaluations; retry in a moment")
-            self._by_client[client] += 1
+            if client is not None:
+                self._by_client[client] += 1
             self._admitted += 1
         try:
             yield
         finally:
             with self._lock:
-                self._by_client[client] -= 1
-                if self._by_client[client] <= 0:
-                    del self._by_client[client]
+                if client is not None:
+                    self._by_client[client] -= 1
+                    if self._by_client[client] <= 0:
+                        del self._by_client[client]
                 self._admitted -= 1
 
     @property

@@ -14,7 +14,7 @@ from ondemand.formats import format_name, parse_output
 from ondemand.jobs import JobRecord
 
 from .body import read_json
-from .state import run_blocking, state_of
+from .state import run_blocking, run_evaluation, state_of
 from .users import current_user
 
 DOWNLOAD_FORMATS = {"tif": "GTiff", "png": "PNG", "jpg": "JPEG", "json": "JSON"}
@@ -161,7 +161,9 @@ async def on_demand_result(request: Request) -> Response:
     keep_saved = ext == "tif" and format_name(saved.get("format", "GTiff")) == "GTiff"
     output = saved if keep_saved else {"format": DOWNLOAD_FORMATS[ext]}
     state = state_of(request)
-    encoded = await run_blocking(request, state.engine.execute, job.process_graph, output)
+    encoded = await run_evaluation(
+        request, state.engine.execute, job.process_graph, output
+    )
     return Response(
         encoded.content,
         media_type=encoded.media_type,

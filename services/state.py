@@ -91,10 +91,21 @@ T = TypeVar("T")
 
 
 async def run_blocking(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run blocking raster work in the worker threads, never on the event loop.
+    """Run blocking work (reads, tiles, compiling) in the worker threads, not on the event loop.
 
-    Admission is bounded per client (the authenticated user, else the client address)
-    and overall: past the bounds the request fails at once with ServerBusy (503).
+    Admission is bounded overall: past workers + queue the request fails at once with
+    ServerBusy (503) instead of piling up.
+    """
+    state = state_of(request)
+    with state.gate.admit(None):
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=state.limiter)
+
+
+async def run_evaluation(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Like :func:`run_blocking` for a heavy synchronous evaluation (execute, coverages).
+
+    These are also bounded per client (the authenticated user, else the client address),
+    so one client cannot hold every worker.
     """
     state = state_of(request)
     with state.gate.admit(client_key(request)):

@@ -93,7 +93,7 @@ def test_option_values(options: dict[str, object], attribute: str, expected: obj
 
 
 OPTION_ERRORS = [
-    pytest.param({"format": "GPKG"}, OutputFormatUnsupported, "GTiff, PNG, JPEG, JSON", id="gpkg"),
+    pytest.param({"format": "KML"}, OutputFormatUnsupported, "GTiff, PNG, JPEG, JSON", id="kml"),
     pytest.param({"format": 3}, OutputFormatUnsupported, "supported formats", id="format-int"),
     pytest.param({"worldfile": True}, OutputOptionUnsupported, "'worldfile'", id="unknown"),
     pytest.param(
@@ -244,7 +244,7 @@ def test_check_encodable(
 def test_output_formats_shape_and_every_listed_option_parses() -> None:
     described = output_formats()
     assert described["default"] == "GTiff"
-    assert set(described["formats"]) == {"GTiff", "PNG", "JPEG", "JSON"}
+    assert set(described["formats"]) == {"GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"}
     gtiff = described["formats"]["GTiff"]
     assert {"tiled", "compress", "photometric", "jpeg_quality", "cog"} <= set(gtiff)
     assert "colormap" in described["formats"]["PNG"]

@@ -15,13 +15,16 @@ from typing import Any, Literal
 from ..errors import OutputFormatUnsupported, OutputOptionInvalid, OutputOptionUnsupported
 from .colormaps import colormap_names
 
-Format = Literal["GTiff", "PNG", "JPEG", "JSON"]
+Format = Literal["GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"]
 Compress = Literal["NONE", "DEFLATE", "LZW", "ZSTD", "JPEG"]
 Photometric = Literal["MINISBLACK", "MINISWHITE", "RGB", "YCBCR"]
 BandRef = str | int
 """A band picked by name, or by 1-based position in the result."""
 
-FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON")
+RASTER_FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON")
+TABLE_FORMATS: tuple[Format, ...] = ("GPKG", "GeoJSON", "CSV", "JSON")
+"""Formats of table results (zonal_statistics); JSON holds rasters and tables."""
+FORMATS: tuple[Format, ...] = (*RASTER_FORMATS, "GPKG", "GeoJSON", "CSV")
 DEFAULT_FORMAT: Format = "GTiff"
 COMPRESSIONS: tuple[Compress, ...] = ("NONE", "DEFLATE", "LZW", "ZSTD", "JPEG")
 PHOTOMETRICS: tuple[Photometric, ...] = ("MINISBLACK", "MINISWHITE", "RGB", "YCBCR")
@@ -42,6 +45,13 @@ _FORMAT_ALIASES: dict[str, Format] = {
     "image/jpeg": "JPEG",
     "json": "JSON",
     "application/json": "JSON",
+    "gpkg": "GPKG",
+    "geopackage": "GPKG",
+    "application/geopackage+sqlite3": "GPKG",
+    "geojson": "GeoJSON",
+    "application/geo+json": "GeoJSON",
+    "csv": "CSV",
+    "text/csv": "CSV",
 }
 
 _SYNONYMS = {"tiles": "tiled"}
@@ -231,7 +241,7 @@ class _Option:
 
 
 _RENDERED: tuple[Format, ...] = ("PNG", "JPEG")
-_GRID: tuple[Format, ...] = FORMATS
+_GRID: tuple[Format, ...] = RASTER_FORMATS
 
 OPTIONS: dict[str, _Option] = {
     "tiled": _Option(

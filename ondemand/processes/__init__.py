@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import bandmath, collection, math, output, reduce
+from . import bandmath, collection, math, output, reduce, zonal
 from .context import (
     ClassMask,
     CollectionView,
@@ -55,6 +55,7 @@ REGISTRY = Registry(
         *reduce.PROCESSES,
         *math.PROCESSES,
         *output.PROCESSES,
+        *zonal.PROCESSES,
     )
 )
 """The default registry of every built-in process."""

@@ -1,0 +1,273 @@
+"""User files: one folder per user, confined paths, atomic writes, a size limit and a quota.
+
+A user's files live under ``data_dir / "files" / <user_id>``. Every path is checked
+before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty segments,
+no absolute paths or drive letters, no backslashes, control characters or NUL, nothing
+still URL-encoded after the one decoding HTTP does, no segment starting with a dot,
+segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
+are never followed. An upload is written to a hidden temporary file beside its
+target and renamed over it once complete, so a half-written file is never visible.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+from .errors import FilePathInvalid, FileTooLarge, QuotaExceeded, ResourceNotFound
+
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_BYTES = 1024
+TEMP_PREFIX = ".upload-"
+_USER_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of a listing: path relative to the user's folder, size, modification time."""
+
+    name: str
+    size: int
+    modified: datetime
+
+    def to_json(self) -> dict[str, object]:
+        """The draft's listing entry ``{"name", "size", "modified"}``."""
+        stamp = self.modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"name": self.name, "size": self.size, "modified": stamp}
+
+
+def check_user_id(user_id: str) -> str:
+    """A user id usable as a folder name (FilePathInvalid otherwise)."""
+    if not _USER_ID.fullmatch(user_id) or user_id in (".", ".."):
+        raise FilePathInvalid(f"User id {user_id!r} is not valid")
+    return user_id
+
+
+def check_path(path: str) -> tuple[str, ...]:
+    """The segments of a relative file path, or FilePathInvalid saying what is wrong."""
+    if not isinstance(path, str) or not path:
+        raise FilePathInvalid("The file path is empty")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        raise FilePathInvalid("The file path contains NUL or control characters")
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise FilePathInvalid(f"The file path is longer than {MAX_PATH_BYTES} bytes")
+    if "\\" in path:
+        raise FilePathInvalid("The file path contains a backslash; separate folders with '/'")
+    if path.startswith("/") or _DRIVE.match(path):
+        raise FilePathInvalid(
+            f"The file path {path!r} is absolute; give it relative to your folder"
+        )
+    if unquote(path) != path:
+        raise FilePathInvalid(f"The file path {path!r} is still URL-encoded (encode it once)")
+    segments = tuple(path.split("/"))
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise FilePathInvalid(
+                f"The file path {path!r} has an empty, '.' or '..' segment"
+            )
+        if segment.startswith("."):
+            raise FilePathInvalid(f"File and folder names cannot start with a dot: {segment!r}")
+        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise FilePathInvalid(f"A file or folder name is longer than {MAX_SEGMENT_BYTES} bytes")
+    return segments
+
+
+class UserFiles:
+    """One user's folder: resolve, list, read, write (atomically, within limits), delete."""
+
+    def __init__(self, root: Path, *, max_file_bytes: int, quota_bytes: int) -> None:
+        self.root = root
+        self.max_file_bytes = max_file_bytes
+        self.quota_bytes = quota_bytes
+
+    @classmethod
+    def of(cls, data_dir: Path, user_id: str, *, max_file_bytes: int,
+           quota_bytes: int) -> UserFiles:
+        """The files of ``user_id`` under ``data_dir / "files"``."""
+        root = data_dir / "files" / check_user_id(user_id)
+        return cls(root, max_file_bytes=max_file_bytes, quota_bytes=quota_bytes)
+
+    def resolve(self, path: str) -> Path:
+        """The checked absolute path of ``path`` (which may not exist yet); no symlinks on it."""
+        segments = check_path(path)
+        current = self.root
+        for segment in segments:
+            current = current / segment
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                break
+            except NotADirectoryError:
+                raise FilePathInvalid(f"{path!r} goes through a file, not a folder") from None
+            if stat.S_ISLNK(mode):
+                raise FilePathInvalid(f"The file path {path!r} goes through a symbolic link")
+        return self.root.joinpath(*segments)
+
+    def file(self, path: str) -> Path:
+        """The existing regular file at ``path`` (ResourceNotFound otherwise)."""
+        target = self.resolve(path)
+        try:
+            mode = os.lstat(target).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise ResourceNotFound(f"File {path!r} does not exist") from None
+        if not stat.S_ISREG(mode):
+            raise ResourceNotFound(f"{path!r} is a folder, not a file")
+        return target
+
+    def folder(self, path: str) -> Path:
+        """The existing folder at ``path`` (``""`` is the user's root); ResourceNotFound else."""
+        target = self.root if path.strip("/") == "" else self.resolve(path.rstrip("/"))
+        if not target.is_dir() or target.is_symlink():
+            raise ResourceNotFound(f"Folder {path!r} does not exist")
+        return target
+
+    def listing(self) -> list[FileInfo]:
+        """Every file, recursively, sorted by path (temporary and hidden files left out)."""
+        if not self.root.is_dir():
+            return []
+        out: list[FileInfo] = []
+        for folder, dirs, names in os.walk(self.root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                if name.startswith("."):
+                    continue
+                full = Path(folder) / name
+                info = os.lstat(full)
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                out.append(FileInfo(
+                    full.relative_to(self.root).as_posix(),
+                    info.st_size,
+                    datetime.fromtimestamp(info.st_mtime, UTC),
+                ))
+        return sorted(out, key=lambda f: f.name)
+
+    def used_bytes(self) -> int:
+        """Total size of the user's files, temporary uploads included."""
+        total = 0
+        if not self.root.is_dir():
+            return 0
+        for folder, _, names in os.walk(self.root, followlinks=False):
+            for name in names:
+                info = os.lstat(Path(folder) / name)
+                if stat.S_ISREG(info.st_mode):
+                    total += info.st_size
+        return total
+
+    def write(self, path: str, chunks: Iterable[bytes]) -> FileInfo:
+        """Write ``chunks`` to ``path`` atomically (FileTooLarge / QuotaExceeded over limits)."""
+        upload = self.begin(path)
+        try:
+            for chunk in chunks:
+                upload.write(chunk)
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.commit()
+
+    def begin(self, path: str) -> Upload:
+        """Start an upload to ``path``: write chunks to it, then commit or abort."""
+        target = self.resolve(path)
+        if target.is_dir():
+            raise FilePathInvalid(f"{path!r} is a folder; give a file name")
+        for parent in reversed(target.relative_to(self.root).parents):
+            folder = self.root / parent
+            if folder.exists() and not folder.is_dir():
+                raise FilePathInvalid(f"{parent.as_posix()!r} is a file, not a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Upload(self, path, target)
+
+    def delete(self, path: str) -> None:
+        """Delete the file at ``path`` and the folders it leaves empty."""
+        target = self.file(path)
+        target.unlink()
+        parent = target.parent
+        while parent != self.root and parent.is_relative_to(self.root):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def lock(self) -> threading.Lock:
+        """The lock serialising commits of this user (quota checks stay exact)."""
+        with _LOCKS_GUARD:
+            return _LOCKS.setdefault(self.root.resolve(), threading.Lock())
+
+
+class Upload:
+    """An upload in progress: a hidden temporary file beside its target."""
+
+    def __init__(self, files: UserFiles, name: str, target: Path) -> None:
+        self._files = files
+        self._name = name
+        self.target = target
+        fd_path = target.parent / f"{TEMP_PREFIX}{os.urandom(8).hex()}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        self._temp = fd_path
+        self._fd = os.open(fd_path, flags, 0o644)
+        self.size = 0
+        self._allowed = files.quota_bytes - files.used_bytes() + self._existing_size()
+
+    def _existing_size(self) -> int:
+        try:
+            info = os.lstat(self.target)
+        except FileNotFoundError:
+            return 0
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk, refusing to go over the file size limit or the quota."""
+        self.size += len(chunk)
+        if self.size > self._files.max_file_bytes:
+            self.abort()
+            raise FileTooLarge(
+                f"File {self._name!r} is over the limit of {self._files.max_file_bytes:,} bytes"
+            )
+        if self.size > self._allowed:
+            self.abort()
+            raise QuotaExceeded(_quota_message(self._files))
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def commit(self) -> FileInfo:
+        """Flush, check the quota once more under the user's lock, and rename into place."""
+        try:
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+        with self._files.lock():
+            used = self._files.used_bytes() - self.size - self._existing_size()
+            if used + self.size > self._files.quota_bytes:
+                self._temp.unlink(missing_ok=True)
+                raise QuotaExceeded(_quota_message(self._files))
+            os.replace(self._temp, self.target)
+        info = os.lstat(self.target)
+        return FileInfo(self._name, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    def abort(self) -> None:
+        """Drop the temporary file (safe to call twice)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._temp.unlink(missing_ok=True)
+
+
+def _quota_message(files: UserFiles) -> str:
+    return (
+        f"The upload would take your files over your quota of {files.quota_bytes:,} bytes "
+        f"({files.used_bytes():,} bytes used); delete files first"
+    )

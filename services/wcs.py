@@ -1,0 +1,244 @@
+"""WCS 1.0.0 and 2.0.1 on ``/services/{id}/wcs``: version dispatch, operations, exceptions.
+
+Every GetCoverage is one window for the shared evaluator. A 1.0 request answers a
+``ServiceExceptionReport`` 1.2.0 on error, a 2.0 request an ``ows:ExceptionReport``
+2.0 with the codes and statuses of WCS 2.0 core and its CRS and scaling extensions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ondemand import errors
+from ondemand.coverage import (
+    AxisLabelInvalid,
+    Coverage,
+    CoverageNotFound,
+    RangeType,
+    ScaleInvalid,
+    SubsetInvalid,
+    coverage_of,
+    probe_range,
+    read_coverage,
+    window_for,
+)
+from ondemand.engine import Engine
+from ondemand.formats import encode, parse_output
+from ondemand.layer import Layer
+from ondemand.window import Window
+
+from . import wcs10, wcs20
+from .ogc import (
+    XML_MEDIA_TYPE,
+    Kvp,
+    OWSException,
+    exception_report,
+    from_engine_error,
+    invalid,
+    missing,
+)
+from .published import service_layer
+from .state import run_blocking, run_evaluation, state_of
+
+Version = Literal["1.0.0", "2.0.1"]
+VERSIONS: dict[str, Version] = {"1.0.0": "1.0.0", "2.0.1": "2.0.1", "2.0.0": "2.0.1"}
+"""VERSION values understood; 2.0.0 (the draft's syntax) is served as 2.0.1."""
+OPERATIONS = ("GetCapabilities", "DescribeCoverage", "GetCoverage")
+GEOTIFF = parse_output({"format": "GTiff"})
+
+
+class _Ranges:
+    """Range types (bands, dtype) of layers, probed once per compiled layer."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, int], tuple[Layer, RangeType]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, layer: Layer) -> RangeType:
+        """The range type of ``layer``, evaluated on a few pixels the first time."""
+        key = (layer.id, id(layer))
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None:
+            return hit[1]
+        found = probe_range(engine, layer)
+        with self._lock:
+            self._items[key] = (layer, found)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return found
+
+
+_RANGES = _Ranges()
+
+
+async def wcs(request: Request) -> Response:
+    """``GET /services/{id}/wcs``: GetCapabilities, DescribeCoverage or GetCoverage."""
+    kvp = Kvp.of(request.query_params)
+    version = _hint(kvp)
+    try:
+        published = service_layer(request, request.path_params["service_id"])
+        default = VERSIONS.get(str(published.service.args.get("VERSION", "2.0.1")), "2.0.1")
+        version = _negotiate(kvp, default)
+        operation = _operation(kvp)
+        state = state_of(request)
+        range_type = await run_blocking(request, _RANGES.get, state.engine, published.layer)
+        coverage = coverage_of(published.layer, range_type)
+        url = str(request.url.remove_query_params(list(request.query_params.keys())))
+        if operation == "GetCapabilities":
+            return _capabilities(coverage, url, version)
+        if operation == "DescribeCoverage":
+            return _describe(coverage, kvp, version)
+        return await _get_coverage(request, coverage, kvp, version)
+    except OWSException as exc:
+        return exception_response(exc, version)
+    except errors.OnDemandError as exc:
+        return exception_response(_ogc_exception(exc, version), version)
+
+
+def _hint(kvp: Kvp) -> Version:
+    """The version whose exception format a request gets before it is fully parsed."""
+    text = kvp.get("VERSION") or ""
+    if text in VERSIONS:
+        return VERSIONS[text]
+    return "1.0.0" if "COVERAGE" in kvp and "COVERAGEID" not in kvp else "2.0.1"
+
+
+def _negotiate(kvp: Kvp, default: Version) -> Version:
+    """The version of a request (VERSION; for GetCapabilities ACCEPTVERSIONS or ``default``).
+
+    A GetCapabilities naming only versions we do not speak is answered in ``default``
+    (OWS version negotiation); other requests need a VERSION we speak.
+    """
+    capabilities = (kvp.get("REQUEST") or "").lower() == "getcapabilities"
+    text = kvp.get("VERSION")
+    if text is not None and text in VERSIONS:
+        return VERSIONS[text]
+    if capabilities:
+        for accepted in (kvp.get("ACCEPTVERSIONS") or "").split(","):
+            if accepted.strip() in VERSIONS:
+                return VERSIONS[accepted.strip()]
+        return default
+    if text is None:
+        raise missing("VERSION", "WCS needs VERSION=1.0.0 or VERSION=2.0.1")
+    raise invalid("VERSION", f"VERSION={text!r} is not supported; use 1.0.0 or 2.0.1")
+
+
+def _operation(kvp: Kvp) -> str:
+    service = kvp.require("SERVICE")
+    if service.upper() != "WCS":
+        raise invalid("SERVICE", f"SERVICE={service!r}: this endpoint serves WCS")
+    name = kvp.require("REQUEST")
+    for operation in OPERATIONS:
+        if name.lower() == operation.lower():
+            return operation
+    raise OWSException(
+        "OperationNotSupported",
+        f"REQUEST={name!r} is not a WCS operation here; use {', '.join(OPERATIONS)}",
+        "REQUEST",
+    )
+
+
+def _xml(body: bytes) -> Response:
+    return Response(body, media_type=XML_MEDIA_TYPE)
+
+
+def _capabilities(coverage: Coverage, url: str, version: Version) -> Response:
+    if version == "1.0.0":
+        return _xml(wcs10.capabilities(coverage, url))
+    return _xml(wcs20.capabilities(coverage, url))
+
+
+def _describe(coverage: Coverage, kvp: Kvp, version: Version) -> Response:
+    if version == "1.0.0":
+        names = [n.strip() for n in (kvp.get("COVERAGE") or coverage.id).split(",")]
+        for name in names:
+            _check_coverage(coverage, name)
+        return _xml(wcs10.describe(coverage))
+    text = kvp.get("COVERAGEID")
+    if text is None:
+        raise wcs20.wcs_error(
+            "EmptyCoverageIdList", "DescribeCoverage needs COVERAGEID", "COVERAGEID"
+        )
+    for name in (n.strip() for n in text.split(",")):
+        _check_coverage(coverage, name)
+    return _xml(wcs20.describe([coverage for _ in text.split(",")]))
+
+
+def _check_coverage(coverage: Coverage, name: str) -> None:
+    if not coverage.matches(name):
+        raise CoverageNotFound(
+            f"No coverage {name!r} in this service; its coverage is {coverage.id!r}"
+        )
+
+
+async def _get_coverage(
+    request: Request, coverage: Coverage, kvp: Kvp, version: Version
+) -> Response:
+    if version == "1.0.0":
+        _check_coverage(coverage, kvp.require("COVERAGE"))
+        window = wcs10.get_coverage_window(coverage, kvp)
+    else:
+        _check_coverage(coverage, kvp.require("COVERAGEID"))
+        query = wcs20.get_coverage_request(kvp, request.query_params.keys())
+        window = window_for(coverage, query)
+    engine = state_of(request).engine
+    content = await run_evaluation(request, _render, engine, coverage, window)
+    return Response(
+        content,
+        media_type="image/tiff",
+        headers={"Content-Disposition": f'inline; filename="{coverage.id}.tif"'},
+    )
+
+
+def _render(engine: Engine, coverage: Coverage, window: Window) -> bytes:
+    """Evaluate and encode one window as GeoTIFF (blocking)."""
+    return encode(read_coverage(engine, coverage, window), GEOTIFF, stem=coverage.id).content
+
+
+def _ogc_exception(exc: errors.OnDemandError, version: Version) -> OWSException:
+    """The OGC exception of an engine error, in the codes of ``version``."""
+    if version == "1.0.0":
+        return _ogc_exception_10(exc)
+    if isinstance(exc, CoverageNotFound):
+        return wcs20.wcs_error("NoSuchCoverage", exc.message, "COVERAGEID")
+    if isinstance(exc, AxisLabelInvalid):
+        return wcs20.wcs_error("InvalidAxisLabel", exc.message, "SUBSET")
+    if isinstance(exc, SubsetInvalid):
+        return wcs20.wcs_error("InvalidSubsetting", exc.message, "SUBSET")
+    if isinstance(exc, ScaleInvalid):
+        return wcs20.wcs_error("InvalidScaleFactor", exc.message, "SCALE")
+    return from_engine_error(exc)
+
+
+def _ogc_exception_10(exc: errors.OnDemandError) -> OWSException:
+    """WCS 1.0 codes: CoverageNotDefined, InvalidFormat, else the OWS mapping."""
+    if isinstance(exc, CoverageNotFound):
+        return wcs20.wcs_error("CoverageNotDefined", exc.message, "COVERAGE", 404)
+    if isinstance(exc, errors.OutputFormatUnsupported):
+        return wcs20.wcs_error("InvalidFormat", exc.message, "FORMAT", 400)
+    if isinstance(exc, errors.PixelLimitExceeded):
+        return wcs20.wcs_error("InvalidParameterValue", exc.message, "WIDTH", 413)
+    mapped = from_engine_error(exc)
+    if isinstance(exc, SubsetInvalid):
+        mapped.locator = "TIME"
+    return mapped
+
+
+def exception_response(exc: OWSException, version: Version) -> Response:
+    """The exception report of ``version``: SE 1.2.0 for 1.0.0, OWS 2.0 for 2.0.1."""
+    if version == "1.0.0":
+        body = wcs10.exception_report([(exc.code, exc.message, exc.locator)])
+        return Response(body, exc.http_status, media_type=wcs10.SE_MEDIA_TYPE)
+    body = exception_report([exc], version="2.0.1", ows="2.0")
+    return Response(body, exc.http_status, media_type=XML_MEDIA_TYPE)
+
+
+routes: list[BaseRoute] = [Route("/services/{service_id}/wcs", wcs, methods=["GET"])]

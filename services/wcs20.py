@@ -1,0 +1,307 @@
+"""WCS 2.0.1 documents: capabilities and coverage descriptions (GML 3.2, GMLCOV 1.0, SWE 2.0).
+
+A coverage whose result keeps time is 3-D: its envelope uses the compound CRS of the
+native CRS and OGC AnsiDate (axis ``ansi``, days since 1600-12-31) and its
+RectifiedGrid's time step is the common divisor of the dates' distances, so every
+date is a grid point; the exact dates are also listed in ``gmlcov:metadata``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import cast
+
+from ondemand.coverage import (
+    ANSI_CRS_URI,
+    Coverage,
+    CoverageRequest,
+    crs_uri,
+    in_crs_order,
+    iso,
+    parse_subset,
+    time_grid,
+    to_ansi,
+)
+from ondemand.errors import InvalidCRS
+from ondemand.window import parse_crs
+
+from .ogc import ExceptionCode, Kvp, OWSException, invalid, xml_bytes
+
+WCS = "http://www.opengis.net/wcs/2.0"
+OWS = "http://www.opengis.net/ows/2.0"
+GML = "http://www.opengis.net/gml/3.2"
+GMLCOV = "http://www.opengis.net/gmlcov/1.0"
+SWE = "http://www.opengis.net/swe/2.0"
+XLINK = "http://www.w3.org/1999/xlink"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+CRS_EXT = "http://www.opengis.net/wcs/crs/1.0"
+ONDEMAND = "urn:ondemand:wcs"
+FORMATS = ("image/tiff",)
+PROFILES = (
+    "http://www.opengis.net/spec/WCS/2.0/conf/core",
+    "http://www.opengis.net/spec/WCS_protocol-binding_get-kvp/1.0/conf/get-kvp",
+    "http://www.opengis.net/spec/GMLCOV/1.0/conf/gml-coverage",
+    "http://www.opengis.net/spec/GMLCOV_geotiff-coverages/1.0/conf/geotiff-coverage",
+    "http://www.opengis.net/spec/WCS_service-extension_crs/1.0/conf/crs",
+    "http://www.opengis.net/spec/WCS_service-extension_scaling/1.0/conf/scaling",
+)
+SUPPORTED_CRSS = (
+    "http://www.opengis.net/def/crs/EPSG/0/4326",
+    "http://www.opengis.net/def/crs/EPSG/0/3857",
+)
+"""Subsetting and output CRSs listed beside the native one (any EPSG code works)."""
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _root(tag: str, schema: str) -> ET.Element:
+    return ET.Element(
+        tag,
+        {
+            "xmlns:wcs": WCS,
+            "xmlns:ows": OWS,
+            "xmlns:gml": GML,
+            "xmlns:gmlcov": GMLCOV,
+            "xmlns:swe": SWE,
+            "xmlns:xlink": XLINK,
+            "xmlns:xsi": XSI,
+            "xsi:schemaLocation": f"{WCS} http://schemas.opengis.net/wcs/2.0/{schema}",
+        },
+    )
+
+
+def capabilities(coverage: Coverage, url: str) -> bytes:
+    """``wcs:Capabilities`` 2.0.1 for the one coverage of a service at ``url``."""
+    root = _root("wcs:Capabilities", "wcsGetCapabilities.xsd")
+    root.set("version", "2.0.1")
+    ident = _sub(root, "ows:ServiceIdentification")
+    _sub(ident, "ows:Title", f"ondemand WCS: {coverage.title}")
+    _sub(ident, "ows:Abstract", f"Job {coverage.job_id}, computed window by window on request")
+    _sub(ident, "ows:ServiceType", "OGC WCS", codeSpace="OGC")
+    _sub(ident, "ows:ServiceTypeVersion", "2.0.1")
+    _sub(ident, "ows:ServiceTypeVersion", "1.0.0")
+    for profile in PROFILES:
+        _sub(ident, "ows:Profile", profile)
+    provider = _sub(root, "ows:ServiceProvider")
+    _sub(provider, "ows:ProviderName", "ondemand")
+    _sub(provider, "ows:ServiceContact")
+    operations = _sub(root, "ows:OperationsMetadata")
+    for name in ("GetCapabilities", "DescribeCoverage", "GetCoverage"):
+        http = _sub(_sub(_sub(operations, "ows:Operation", name=name), "ows:DCP"), "ows:HTTP")
+        _sub(http, "ows:Get", **{"xlink:href": f"{url}?"})
+    metadata = _sub(root, "wcs:ServiceMetadata")
+    for media_type in FORMATS:
+        _sub(metadata, "wcs:formatSupported", media_type)
+    extension = _sub(metadata, "wcs:Extension")
+    crs_metadata = _sub(extension, "crs:CrsMetadata", **{"xmlns:crs": CRS_EXT})
+    for uri in _crss(coverage):
+        _sub(crs_metadata, "crs:crsSupported", uri)
+    summary = _sub(_sub(root, "wcs:Contents"), "wcs:CoverageSummary")
+    _sub(summary, "ows:Title", coverage.title)
+    _sub(summary, "wcs:CoverageId", coverage.id)
+    _sub(summary, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+    west, south, east, north = coverage.layer.bounds_wgs84
+    box = _sub(summary, "ows:WGS84BoundingBox")
+    _sub(box, "ows:LowerCorner", f"{_num(west)} {_num(south)}")
+    _sub(box, "ows:UpperCorner", f"{_num(east)} {_num(north)}")
+    native = _sub(summary, "ows:BoundingBox", crs=crs_uri(coverage.crs), dimensions="2")
+    low, high = _corners(coverage)
+    _sub(native, "ows:LowerCorner", " ".join(low[:2]))
+    _sub(native, "ows:UpperCorner", " ".join(high[:2]))
+    return xml_bytes(root)
+
+
+def _crss(coverage: Coverage) -> list[str]:
+    native = crs_uri(coverage.crs)
+    return [native, *(uri for uri in SUPPORTED_CRSS if uri != native)]
+
+
+def _corners(coverage: Coverage) -> tuple[list[str], list[str]]:
+    """Lower and upper corners in CRS axis order, then AnsiDate for a time axis."""
+    left, bottom, right, top = coverage.bounds
+    low = [_num(v) for v in in_crs_order(coverage.crs, left, bottom)]
+    high = [_num(v) for v in in_crs_order(coverage.crs, right, top)]
+    if coverage.times is not None:
+        low.append(_num(to_ansi(coverage.times[0])))
+        high.append(_num(to_ansi(coverage.times[-1])))
+    return low, high
+
+
+def srs_name(coverage: Coverage) -> str:
+    """The coverage's CRS URI: native, or compound with AnsiDate when time is kept."""
+    native = crs_uri(coverage.crs)
+    if coverage.times is None:
+        return native
+    return f"http://www.opengis.net/def/crs-compound?1={native}&2={ANSI_CRS_URI}"
+
+
+def describe(coverages: list[Coverage]) -> bytes:
+    """``wcs:CoverageDescriptions`` 2.0.1 of ``coverages``."""
+    root = _root("wcs:CoverageDescriptions", "wcsDescribeCoverage.xsd")
+    for coverage in coverages:
+        _description(root, coverage)
+    return xml_bytes(root)
+
+
+def _description(root: ET.Element, coverage: Coverage) -> None:
+    srs = srs_name(coverage)
+    axes = coverage.axes
+    dims = str(len(axes))
+    node = _sub(root, "wcs:CoverageDescription", **{"gml:id": coverage.id})
+    envelope = _sub(
+        _sub(node, "gml:boundedBy"),
+        "gml:Envelope",
+        srsName=srs,
+        axisLabels=" ".join(a.label for a in axes),
+        uomLabels=" ".join(a.uom for a in axes),
+        srsDimension=dims,
+    )
+    low, high = _corners(coverage)
+    _sub(envelope, "gml:lowerCorner", " ".join(low))
+    _sub(envelope, "gml:upperCorner", " ".join(high))
+    _sub(node, "wcs:CoverageId", coverage.id)
+    if coverage.times is not None:
+        extension = _sub(_sub(node, "gmlcov:metadata"), "gmlcov:Extension")
+        dates = _sub(extension, "od:timePositions", **{"xmlns:od": ONDEMAND})
+        for moment in coverage.times:
+            _sub(dates, "od:timePosition", iso(moment))
+    _rectified_grid(_sub(node, "gml:domainSet"), coverage, srs)
+    _range_type(node, coverage)
+    parameters = _sub(node, "wcs:ServiceParameters")
+    _sub(parameters, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+    _sub(parameters, "wcs:nativeFormat", FORMATS[0])
+
+
+def _rectified_grid(parent: ET.Element, coverage: Coverage, srs: str) -> None:
+    """Limits, grid axes, origin (centre of the first pixel) and offset vectors."""
+    grid = _sub(
+        parent,
+        "gml:RectifiedGrid",
+        dimension=str(len(coverage.axes)),
+        **{"gml:id": f"grid_{coverage.id}"},
+    )
+    rx, ry = coverage.resolution
+    left, top = coverage.bounds[0], coverage.bounds[3]
+    origin = list(in_crs_order(coverage.crs, left + rx / 2, top - ry / 2))
+    vectors = [
+        list(in_crs_order(coverage.crs, rx, 0.0)),
+        list(in_crs_order(coverage.crs, 0.0, -ry)),
+    ]
+    high = [coverage.width - 1, coverage.height - 1]
+    labels = ["i", "j"]
+    if coverage.times is not None:
+        step, count = time_grid(coverage.times)
+        origin.append(to_ansi(coverage.times[0]))
+        vectors = [[*v, 0.0] for v in vectors] + [[0.0, 0.0, step]]
+        high.append(count - 1)
+        labels.append("k")
+    envelope = _sub(_sub(grid, "gml:limits"), "gml:GridEnvelope")
+    _sub(envelope, "gml:low", " ".join("0" for _ in high))
+    _sub(envelope, "gml:high", " ".join(str(h) for h in high))
+    _sub(grid, "gml:axisLabels", " ".join(labels))
+    point = _sub(
+        _sub(grid, "gml:origin"), "gml:Point", srsName=srs, **{"gml:id": f"origin_{coverage.id}"}
+    )
+    _sub(point, "gml:pos", " ".join(_num(v) for v in origin))
+    for vector in vectors:
+        _sub(grid, "gml:offsetVector", " ".join(_num(v) for v in vector), srsName=srs)
+
+
+def _range_type(node: ET.Element, coverage: Coverage) -> None:
+    """One SWE Quantity per band, with its data type and nil value."""
+    record = _sub(_sub(node, "gmlcov:rangeType"), "swe:DataRecord")
+    nodata = coverage.range.nodata
+    for band in coverage.range.bands:
+        quantity = _sub(
+            _sub(record, "swe:field", name=band),
+            "swe:Quantity",
+            definition=f"http://www.opengis.net/def/dataType/OGC/0/{coverage.range.dtype}",
+        )
+        _sub(quantity, "swe:description", f"{band} ({coverage.range.dtype})")
+        nils = _sub(_sub(quantity, "swe:nilValues"), "swe:NilValues")
+        _sub(
+            nils,
+            "swe:nilValue",
+            "NaN" if nodata != nodata else str(nodata),
+            reason="http://www.opengis.net/def/nil/OGC/0/missing",
+        )
+        _sub(quantity, "swe:uom", code="1")
+
+
+WCS_STATUS = {
+    "NoSuchCoverage": 404,
+    "EmptyCoverageIdList": 404,
+    "InvalidAxisLabel": 404,
+    "InvalidSubsetting": 404,
+    "InvalidScaleFactor": 404,
+    "SubsettingCrs-NotSupported": 501,
+    "OutputCrs-NotSupported": 501,
+}
+"""Exception codes of WCS 2.0 core and its CRS/scaling extensions, with their statuses."""
+
+
+def wcs_error(
+    code: str, message: str, locator: str | None = None, status: int | None = None
+) -> OWSException:
+    """An OGC exception with a WCS code (beyond the OWS codes of ``services.ogc``).
+
+    The status is the code's (``WCS_STATUS``) unless given.
+    """
+    status = WCS_STATUS.get(code, 400) if status is None else status
+    return OWSException(cast(ExceptionCode, code), message, locator, status)
+
+
+def get_coverage_request(kvp: Kvp, names: Iterable[str] = ()) -> CoverageRequest:
+    """Parse SUBSET, SUBSETTINGCRS, OUTPUTCRS and the scaling parameters of a 2.0 GetCoverage.
+
+    The draft's ``SUBSET=x,CRS(lo,hi)`` and ``SIZE=x(200)`` are accepted: the CRS inside a
+    subset is a subsetting CRS and SIZE means SCALESIZE. ``names`` are the query's
+    parameter names: GDAL sends time subsets as ``SUBSET0=...``, read like SUBSET.
+    """
+    text = kvp.get("FORMAT")
+    if text is not None and text.split(";")[0].strip().lower() not in FORMATS:
+        raise invalid("FORMAT", f"FORMAT={text!r} is not supported; use {FORMATS[0]}")
+    media = kvp.get("MEDIATYPE")
+    if media is not None:
+        raise OWSException(
+            "OptionNotSupported",
+            f"MEDIATYPE={media!r}: multipart responses are not offered; omit MEDIATYPE",
+            "MEDIATYPE",
+        )
+    subsets = tuple(parse_subset(s) for s in kvp.getall("SUBSET") if s.strip())
+    numbered = sorted({n for n in names if re.fullmatch(r"subset\d+", n.lower())})
+    subsets += tuple(parse_subset(s) for n in numbered for s in kvp.getall(n) if s.strip())
+    subsetting = _crs(kvp.get("SUBSETTINGCRS"), "SubsettingCrs-NotSupported", "SUBSETTINGCRS")
+    for subset in subsets:
+        _crs(subset.crs, "SubsettingCrs-NotSupported", "SUBSET")
+    output = _crs(kvp.get("OUTPUTCRS"), "OutputCrs-NotSupported", "OUTPUTCRS")
+    return CoverageRequest(
+        subsets,
+        subsetting,
+        output,
+        scale_size=(*kvp.getall("SCALESIZE"), *kvp.getall("SIZE")),
+        scale_factor=kvp.get("SCALEFACTOR"),
+        scale_axes=tuple(kvp.getall("SCALEAXES")),
+        scale_extent=tuple(kvp.getall("SCALEEXTENT")),
+    )
+
+
+def _crs(text: str | None, code: str, locator: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        parse_crs(text)
+    except InvalidCRS as exc:
+        raise wcs_error(code, exc.message, locator) from None
+    return text

@@ -1,0 +1,161 @@
+"""Zonal statistics on the real Landsat scenes and NYC polygons, against rasterstats.
+
+rasterstats (test-only) reads each source GeoTIFF with the nodata 0 that only the
+STAC items declare. Single-scene dates must match it for every region within 1e-6;
+the two dates with two scenes must match the documented rule (a pixel of the second
+scene counts unless its centre falls on a valid pixel of the first), computed here
+from rasterstats' own mini-rasters and the first scene read whole with rasterio.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio.raw
+import pytest
+import rasterio
+import shapely
+from rasterstats import zonal_stats
+
+from ondemand.catalog import Catalog, Item
+from ondemand.engine import Engine
+from ondemand.settings import Settings
+from ondemand.table import Table
+from ondemand.userfiles import UserFiles
+from ondemand.zonal import zonal_table
+
+RS_STATS = {"mean": "mean", "min": "min", "max": "max", "median": "median", "sum": "sum",
+            "count": "count", "std": "std", "q25": "percentile_25", "q75": "percentile_75"}
+
+
+@pytest.fixture(scope="module")
+def landsat(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = shared_data / "landsat8-ny-2018"
+    catalog = Catalog.load([folder / "collection.json"])
+    data_dir = tmp_path_factory.mktemp("zonal")
+    files = UserFiles.of(data_dir, "local", max_file_bytes=10**8, quota_bytes=10**9)
+    files.root.mkdir(parents=True)
+    shutil.copy(folder / "nycd.gpkg", files.root / "nycd.gpkg")
+    _, _, wkb, _ = pyogrio.raw.read(folder / "nycd.gpkg")
+    engine = Engine(catalog, Settings(data_dir=data_dir))
+    return {"engine": engine, "files": files, "geoms": list(shapely.from_wkb(wkb)),
+            "collection": catalog.get("landsat8-ny-2018")}
+
+
+def run(landsat: dict[str, Any], func: str, *, dates: tuple[str, str] | None = None,
+        all_touched: bool = False) -> Table:
+    imagery: dict[str, Any] = {"process_id": "filter_bands", "args": {
+        "imagery": {"product_id": "landsat8-ny-2018"}, "bands": ["B4"]}}
+    if dates:
+        imagery = {"process_id": "filter_daterange",
+                   "args": {"imagery": imagery, "from": dates[0], "to": dates[1]}}
+    graph = {"process_id": "zonal_statistics", "args": {
+        "imagery": imagery, "regions": "/users/me/files/nycd.gpkg", "func": func,
+        "all_touched": all_touched}}
+    engine: Engine = landsat["engine"]
+    return zonal_table(engine, engine.compile(graph), landsat["files"])
+
+
+def items_by_day(landsat: dict[str, Any]) -> dict[date, list[Item]]:
+    days: dict[date, list[Item]] = defaultdict(list)
+    for item in sorted(landsat["collection"].items, key=lambda i: (i.datetime, i.id)):
+        days[item.datetime.date()].append(item)
+    return days
+
+
+def reference(landsat: dict[str, Any], item: Item, stats: list[str],
+              all_touched: bool = False) -> list[dict[str, Any]]:
+    return list(zonal_stats(landsat["geoms"], item.assets["B4"].href, nodata=0, stats=stats,
+                            all_touched=all_touched))
+
+
+def assert_single_scene_dates_match(landsat: dict[str, Any], table: Table, func: str,
+                                    all_touched: bool = False) -> int:
+    days = items_by_day(landsat)
+    refs: dict[str, list[dict[str, Any]]] = {}
+    compared = 0
+    for row in table.records():
+        items = days[row["date"].date()]
+        if len(items) != 1:
+            continue
+        item = items[0]
+        if item.id not in refs:
+            refs[item.id] = reference(landsat, item, [RS_STATS[func]], all_touched)
+        expected = refs[item.id][row["feature"]][RS_STATS[func]]
+        got = row[f"B4_{func}"]
+        if expected is None:
+            assert got is None, (item.id, row["feature"])
+        else:
+            assert got == pytest.approx(expected, abs=1e-6), (item.id, row["feature"])
+            compared += 1
+    return compared
+
+
+def test_every_region_and_single_scene_date_matches_rasterstats(landsat: dict[str, Any]) -> None:
+    table = run(landsat, "avg")
+    days = items_by_day(landsat)
+    assert table.row_count == 71 * len(days)
+    assert {r["date"].date() for r in table.records()} == set(days)
+    compared = assert_single_scene_dates_match(landsat, table, "mean")
+    assert compared > 600
+    nulls = sum(v is None for v in table.columns["B4_mean"])
+    assert 0 < nulls < table.row_count  # small districts hold no 3 km pixel centre
+
+
+@pytest.mark.parametrize("func", ["min", "max", "median", "sum", "count", "std", "q25", "q75"])
+def test_other_statistics_match_rasterstats(landsat: dict[str, Any], func: str) -> None:
+    table = run(landsat, func, dates=("2018-01-01", "2018-04-10"))
+    assert assert_single_scene_dates_match(landsat, table, func) > 100
+
+
+def test_all_touched_matches_rasterstats(landsat: dict[str, Any]) -> None:
+    table = run(landsat, "mean", dates=("2018-01-01", "2018-03-31"), all_touched=True)
+    centres = run(landsat, "mean", dates=("2018-01-01", "2018-03-31"))
+    nulls = sum(v is None for v in table.columns["B4_mean"])
+    assert nulls < sum(v is None for v in centres.columns["B4_mean"])
+    assert assert_single_scene_dates_match(landsat, table, "mean", all_touched=True) > 150
+
+
+@pytest.mark.parametrize("day", [date(2018, 4, 28), date(2018, 9, 3)], ids=str)
+def test_two_scene_dates_take_each_point_from_the_first_valid_scene(
+    landsat: dict[str, Any], day: date
+) -> None:
+    first, second = items_by_day(landsat)[day]
+    table = run(landsat, "mean", dates=(day.isoformat(), day.isoformat()))
+    with rasterio.open(first.assets["B4"].href) as src:
+        first_valid = src.read(1) != 0
+        first_inverse = ~src.transform
+    pooled: list[list[float]] = [[] for _ in landsat["geoms"]]
+    for item in (first, second):
+        minis = zonal_stats(landsat["geoms"], item.assets["B4"].href, nodata=0,
+                            stats=["count"], raster_out=True)
+        for r, mini in enumerate(minis):
+            array = mini["mini_raster_array"]
+            if array is None:
+                continue
+            rows, cols = np.nonzero(~np.ma.getmaskarray(array))
+            values = np.ma.getdata(array)[rows, cols].astype(float)
+            if item is second:
+                xs, ys = mini["mini_raster_affine"] * (cols + 0.5, rows + 0.5)
+                c, w = first_inverse * (np.asarray(xs), np.asarray(ys))
+                c, w = np.floor(c).astype(int), np.floor(w).astype(int)
+                inside = (c >= 0) & (w >= 0) & (w < first_valid.shape[0]) & (
+                    c < first_valid.shape[1])
+                covered = np.zeros(len(values), dtype=bool)
+                covered[inside] = first_valid[w[inside], c[inside]]
+                values = values[~covered]
+            pooled[r].extend(values.tolist())
+    got = table.columns["B4_mean"]
+    from_second = 0
+    for r, values in enumerate(pooled):
+        if values:
+            assert got[r] == pytest.approx(np.mean(values), abs=1e-6), r
+        else:
+            assert got[r] is None
+        from_second += bool(values)
+    assert from_second == 71 - sum(v is None for v in got)
