@@ -37,7 +37,14 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 
 from .cube import Cube
 from .engine import Engine
-from .errors import ArgumentInvalid, NoData, OutOfBounds, PixelLimitExceeded, ResourceNotFound
+from .errors import (
+    ArgumentInvalid,
+    AxisLabelInvalid,
+    NoData,
+    PixelLimitExceeded,
+    ScaleInvalid,
+    SubsetInvalid,
+)
 from .grid import snap_outward
 from .layer import Layer, parse_time_value
 from .window import Bounds, Window, parse_crs
@@ -55,22 +62,6 @@ OGC_AXIS_URI = "http://www.opengis.net/def/axis/OGC/1/"
 _UOM = {"metre": "m", "meter": "m", "degree": "deg", "US survey foot": "ft_us", "foot": "ft"}
 _LABELS = {"Lon": "Long"}
 """Axis abbreviations written as WCS servers and clients spell them."""
-
-
-class CoverageNotFound(ResourceNotFound):
-    """No coverage of the requested identifier (WCS NoSuchCoverage / CoverageNotDefined)."""
-
-
-class AxisLabelInvalid(ArgumentInvalid):
-    """A subset or scaling names an axis the coverage does not have (InvalidAxisLabel)."""
-
-
-class SubsetInvalid(OutOfBounds):
-    """A trim or slice lies outside the coverage or is inverted (InvalidSubsetting)."""
-
-
-class ScaleInvalid(ArgumentInvalid):
-    """A scale factor, size or extent is not positive or names no axis (InvalidScaleFactor)."""
 
 
 @dataclass(frozen=True)

@@ -184,3 +184,19 @@ class JobNotFinished(OnDemandError, ValueError):
     """A job's batch results are asked for before its batch run has finished."""
 
     code = 428
+
+
+class CoverageNotFound(ResourceNotFound):
+    """No coverage of the requested identifier (WCS NoSuchCoverage / CoverageNotDefined)."""
+
+
+class AxisLabelInvalid(ArgumentInvalid):
+    """A subset or scaling names an axis the coverage does not have (InvalidAxisLabel)."""
+
+
+class SubsetInvalid(OutOfBounds):
+    """A trim or slice lies outside the coverage or is inverted (InvalidSubsetting)."""
+
+
+class ScaleInvalid(ArgumentInvalid):
+    """A scale factor, size or extent is not positive or names no axis (InvalidScaleFactor)."""

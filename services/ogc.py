@@ -43,6 +43,15 @@ ExceptionCode = Literal[
     "TileOutOfRange",
     "PointIJOutOfRange",
     "NoApplicableCode",
+    "NoSuchCoverage",
+    "EmptyCoverageIdList",
+    "InvalidAxisLabel",
+    "InvalidSubsetting",
+    "InvalidScaleFactor",
+    "SubsettingCrs-NotSupported",
+    "OutputCrs-NotSupported",
+    "CoverageNotDefined",
+    "InvalidFormat",
 ]
 
 CODE_STATUS: dict[str, int] = {
@@ -55,8 +64,18 @@ CODE_STATUS: dict[str, int] = {
     "TileOutOfRange": 400,
     "PointIJOutOfRange": 400,
     "NoApplicableCode": 500,
+    "NoSuchCoverage": 404,
+    "EmptyCoverageIdList": 404,
+    "InvalidAxisLabel": 404,
+    "InvalidSubsetting": 404,
+    "InvalidScaleFactor": 404,
+    "SubsettingCrs-NotSupported": 501,
+    "OutputCrs-NotSupported": 501,
+    "CoverageNotDefined": 404,
+    "InvalidFormat": 400,
 }
-"""HTTP status per exception code (WMTS 07-057r7 table 28, OWS 1.1 table 28)."""
+"""HTTP status per exception code (WMTS 07-057r7 table 28, OWS 1.1 table 28, WCS 2.0 core
+and its CRS and scaling extensions; WCS 1.0 codes as GDAL and QGIS expect them)."""
 
 XML_MEDIA_TYPE = "application/xml"
 
@@ -111,6 +130,10 @@ class Kvp:
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
+
+    def names(self) -> list[str]:
+        """Every parameter name given (lower case), in first-seen order."""
+        return list(self._values)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name`` (blank counts as absent), else ``default``."""

@@ -17,12 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand import errors
 from ondemand.coverage import (
-    AxisLabelInvalid,
     Coverage,
-    CoverageNotFound,
     RangeType,
-    ScaleInvalid,
-    SubsetInvalid,
     coverage_of,
     probe_range,
     read_coverage,
@@ -174,7 +170,7 @@ def _describe(coverage: Coverage, kvp: Kvp, version: Version) -> Response:
 
 def _check_coverage(coverage: Coverage, name: str) -> None:
     if not coverage.matches(name):
-        raise CoverageNotFound(
+        raise errors.CoverageNotFound(
             f"No coverage {name!r} in this service; its coverage is {coverage.id!r}"
         )
 
@@ -187,7 +183,7 @@ async def _get_coverage(
         window = wcs10.get_coverage_window(coverage, kvp)
     else:
         _check_coverage(coverage, kvp.require("COVERAGEID"))
-        query = wcs20.get_coverage_request(kvp, request.query_params.keys())
+        query = wcs20.get_coverage_request(kvp)
         window = window_for(coverage, query)
     engine = state_of(request).engine
     content = await run_evaluation(request, _render, engine, coverage, window)
@@ -207,27 +203,27 @@ def _ogc_exception(exc: errors.OnDemandError, version: Version) -> OWSException:
     """The OGC exception of an engine error, in the codes of ``version``."""
     if version == "1.0.0":
         return _ogc_exception_10(exc)
-    if isinstance(exc, CoverageNotFound):
+    if isinstance(exc, errors.CoverageNotFound):
         return wcs20.wcs_error("NoSuchCoverage", exc.message, "COVERAGEID")
-    if isinstance(exc, AxisLabelInvalid):
+    if isinstance(exc, errors.AxisLabelInvalid):
         return wcs20.wcs_error("InvalidAxisLabel", exc.message, "SUBSET")
-    if isinstance(exc, SubsetInvalid):
+    if isinstance(exc, errors.SubsetInvalid):
         return wcs20.wcs_error("InvalidSubsetting", exc.message, "SUBSET")
-    if isinstance(exc, ScaleInvalid):
+    if isinstance(exc, errors.ScaleInvalid):
         return wcs20.wcs_error("InvalidScaleFactor", exc.message, "SCALE")
     return from_engine_error(exc)
 
 
 def _ogc_exception_10(exc: errors.OnDemandError) -> OWSException:
     """WCS 1.0 codes: CoverageNotDefined, InvalidFormat, else the OWS mapping."""
-    if isinstance(exc, CoverageNotFound):
+    if isinstance(exc, errors.CoverageNotFound):
         return wcs20.wcs_error("CoverageNotDefined", exc.message, "COVERAGE", 404)
     if isinstance(exc, errors.OutputFormatUnsupported):
         return wcs20.wcs_error("InvalidFormat", exc.message, "FORMAT", 400)
     if isinstance(exc, errors.PixelLimitExceeded):
         return wcs20.wcs_error("InvalidParameterValue", exc.message, "WIDTH", 413)
     mapped = from_engine_error(exc)
-    if isinstance(exc, SubsetInvalid):
+    if isinstance(exc, errors.SubsetInvalid):
         mapped.locator = "TIME"
     return mapped
 

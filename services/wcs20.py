@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from typing import cast
 
 from ondemand.coverage import (
     ANSI_CRS_URI,
@@ -239,35 +237,19 @@ def _range_type(node: ET.Element, coverage: Coverage) -> None:
         _sub(quantity, "swe:uom", code="1")
 
 
-WCS_STATUS = {
-    "NoSuchCoverage": 404,
-    "EmptyCoverageIdList": 404,
-    "InvalidAxisLabel": 404,
-    "InvalidSubsetting": 404,
-    "InvalidScaleFactor": 404,
-    "SubsettingCrs-NotSupported": 501,
-    "OutputCrs-NotSupported": 501,
-}
-"""Exception codes of WCS 2.0 core and its CRS/scaling extensions, with their statuses."""
-
-
 def wcs_error(
-    code: str, message: str, locator: str | None = None, status: int | None = None
+    code: ExceptionCode, message: str, locator: str | None = None, status: int | None = None
 ) -> OWSException:
-    """An OGC exception with a WCS code (beyond the OWS codes of ``services.ogc``).
-
-    The status is the code's (``WCS_STATUS``) unless given.
-    """
-    status = WCS_STATUS.get(code, 400) if status is None else status
-    return OWSException(cast(ExceptionCode, code), message, locator, status)
+    """An OGC exception with a WCS code; its status is the code's (``CODE_STATUS``) unless given."""
+    return OWSException(code, message, locator, status)
 
 
-def get_coverage_request(kvp: Kvp, names: Iterable[str] = ()) -> CoverageRequest:
+def get_coverage_request(kvp: Kvp) -> CoverageRequest:
     """Parse SUBSET, SUBSETTINGCRS, OUTPUTCRS and the scaling parameters of a 2.0 GetCoverage.
 
     The draft's ``SUBSET=x,CRS(lo,hi)`` and ``SIZE=x(200)`` are accepted: the CRS inside a
-    subset is a subsetting CRS and SIZE means SCALESIZE. ``names`` are the query's
-    parameter names: GDAL sends time subsets as ``SUBSET0=...``, read like SUBSET.
+    subset is a subsetting CRS and SIZE means SCALESIZE. GDAL sends time subsets as
+    ``SUBSET0=...``: read like SUBSET.
     """
     text = kvp.get("FORMAT")
     if text is not None and text.split(";")[0].strip().lower() not in FORMATS:
@@ -280,7 +262,7 @@ def get_coverage_request(kvp: Kvp, names: Iterable[str] = ()) -> CoverageRequest
             "MEDIATYPE",
         )
     subsets = tuple(parse_subset(s) for s in kvp.getall("SUBSET") if s.strip())
-    numbered = sorted({n for n in names if re.fullmatch(r"subset\d+", n.lower())})
+    numbered = sorted(n for n in kvp.names() if re.fullmatch(r"subset\d+", n))
     subsets += tuple(parse_subset(s) for n in numbered for s in kvp.getall(n) if s.strip())
     subsetting = _crs(kvp.get("SUBSETTINGCRS"), "SubsettingCrs-NotSupported", "SUBSETTINGCRS")
     for subset in subsets:
@@ -297,7 +279,7 @@ def get_coverage_request(kvp: Kvp, names: Iterable[str] = ()) -> CoverageRequest
     )
 
 
-def _crs(text: str | None, code: str, locator: str) -> str | None:
+def _crs(text: str | None, code: ExceptionCode, locator: str) -> str | None:
     if text is None:
         return None
     try:
