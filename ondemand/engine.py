@@ -9,7 +9,7 @@ from typing import Any
 from .catalog import Catalog
 from .cube import Cube
 from .errors import ArgumentInvalid, OutputFormatUnsupported
-from .evaluate import NO_LIMITS, CompiledGraph, Limits, compile_graph, evaluate
+from .evaluate import NO_LIMITS, BytesCache, CompiledGraph, Limits, compile_graph, evaluate
 from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
 from .formats.options import RASTER_FORMATS, TABLE_FORMATS
 from .formats.tables import encode_table
@@ -28,6 +28,7 @@ class Engine:
         self.catalog = catalog
         self.settings = settings
         self.reader = RasterReader(threads=settings.read_threads)
+        self.cache: BytesCache | None = None
 
     def close(self) -> None:
         """Stop the read threads."""
@@ -60,7 +61,12 @@ class Engine:
             self.reader,
             limits=self.limits() if limited else NO_LIMITS,
             user_files=user_files,
+            cache=self.cache,
         )
+
+    def use_cache(self, cache: BytesCache | None) -> None:
+        """Keep results and reads of small windows (tiles, coverages) in ``cache``."""
+        self.cache = cache
 
     def limits(self) -> Limits:
         """Pixel, date and time limits of one synchronous evaluation starting now."""

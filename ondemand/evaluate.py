@@ -8,20 +8,22 @@ window's grid. Pixels outside the graph's bounding box are masked.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 
+from .arrays import cube_from_bytes, cube_to_bytes
 from .catalog import Catalog, Collection, Item
 from .cube import Cube
 from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
-from .graph import Graph, parse_graph, validate
+from .graph import Graph, node_hash, parse_graph, validate
 from .processes import REGISTRY
 from .processes.context import CollectionView
 from .processes.registry import Registry
@@ -182,11 +184,13 @@ class EvaluationContext:
         reader: RasterReader,
         limits: Limits = NO_LIMITS,
         user_files: UserFiles | None = None,
+        cache: BytesCache | None = None,
     ) -> None:
         self.catalog = catalog
         self._window = window
         self._reader = reader
         self._limits = limits
+        self._cache = cache
         self.user_files = user_files
         """The calling user's files (zonal_statistics reads regions from them)."""
         self.pixels_read = 0
@@ -212,21 +216,7 @@ class EvaluationContext:
                 "a batch job"
             )
         self._charge(len(acquisitions) * len(names) * self._window.pixels)
-        self._limits.check_time()
-        cube = self._reader.read_cube(
-            collection,
-            acquisitions,
-            [collection.band(n) for n in names],
-            self._window,
-            check=self._limits.check_time,
-        )
-        if view.bbox is None:
-            return cube
-        outside = bbox_outside_mask(view.bbox, self._window)
-        if outside is None:
-            return cube
-        mask = np.ma.getmaskarray(cube.data) | outside
-        return cube.with_data(np.ma.MaskedArray(np.ma.getdata(cube.data), mask=mask))
+        return self._read(view, names, acquisitions, self._window)
 
     def load_native(
         self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
@@ -240,19 +230,39 @@ class EvaluationContext:
         assert isinstance(collection, Collection)
         names = view.band_names if bands is None else tuple(bands)
         self._charge(len(names) * window.pixels)
+        return self._read(view, names, [Acquisition(item.datetime, (item,))], window)
+
+    def _read(
+        self,
+        view: CollectionView,
+        names: Sequence[str],
+        acquisitions: Sequence[Acquisition],
+        window: Window,
+    ) -> Cube:
+        """Read (or take from the cache) bands of acquisitions on a window, bbox-masked."""
+        collection = view.collection
+        assert isinstance(collection, Collection)
+        key = None
+        if self._cache is not None and window.pixels <= CACHE_MAX_PIXELS:
+            key = read_key(view, names, acquisitions, window, self._reader.resampling)
+            cached = _cached_cube(self._cache, key)
+            if cached is not None:
+                return cached
         self._limits.check_time()
         cube = self._reader.read_cube(
             collection,
-            [Acquisition(item.datetime, (item,))],
+            acquisitions,
             [collection.band(n) for n in names],
             window,
             check=self._limits.check_time,
         )
         outside = None if view.bbox is None else bbox_outside_mask(view.bbox, window)
-        if outside is None:
-            return cube
-        mask = np.ma.getmaskarray(cube.data) | outside
-        return cube.with_data(np.ma.MaskedArray(np.ma.getdata(cube.data), mask=mask))
+        if outside is not None:
+            mask = np.ma.getmaskarray(cube.data) | outside
+            cube = cube.with_data(np.ma.MaskedArray(np.ma.getdata(cube.data), mask=mask))
+        if key is not None and self._cache is not None:
+            self._cache.set(key, cube_to_bytes(cube))
+        return cube
 
     def acquisitions(self, view: CollectionView) -> list[Acquisition]:
         """The dates of ``view`` with items under the window and in its time selection."""
@@ -325,12 +335,87 @@ def evaluate(
     *,
     limits: Limits = NO_LIMITS,
     user_files: UserFiles | None = None,
+    cache: BytesCache | None = None,
 ) -> Any:
-    """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads."""
-    ctx = EvaluationContext(compiled.catalog, window, reader, limits, user_files)
+    """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads.
+
+    With a ``cache``, raster results and per-date reads of windows up to
+    ``CACHE_MAX_PIXELS`` are kept, keyed by the canonical graph hash (or the read), the
+    window and the identity of every item under it: changed graphs or data never hit.
+    """
+    key = None
+    if cache is not None and window.pixels <= CACHE_MAX_PIXELS:
+        key = result_key(compiled, window)
+        cached = _cached_cube(cache, key)
+        if cached is not None:
+            return cached
+    ctx = EvaluationContext(compiled.catalog, window, reader, limits, user_files, cache)
     result = run_graph(compiled.graph, ctx, compiled.registry)
     if isinstance(result, CollectionView):
         from .processes.context import as_cube
 
-        return as_cube(result, ctx)
+        result = as_cube(result, ctx)
+    if key is not None and cache is not None and isinstance(result, Cube):
+        cache.set(key, cube_to_bytes(result))
     return result
+
+
+class BytesCache(Protocol):
+    """A checked key-value store of bytes (``ondemand.cache.TileCache``)."""
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes under ``key``, or None."""
+
+    def set(self, key: str, content: bytes) -> None:
+        """Store bytes under ``key``."""
+
+
+CACHE_MAX_PIXELS = 1024 * 1024
+"""Intermediates of windows up to this size are cached (tiles, coverages, previews)."""
+
+
+def _cached_cube(cache: BytesCache, key: str) -> Cube | None:
+    """A cube from the cache, or None (absent or unreadable: then recomputed)."""
+    content = cache.get(key)
+    if content is None:
+        return None
+    try:
+        return cube_from_bytes(content)
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+def _digest(*parts: str) -> str:
+    """A sha256 hex digest of text parts."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _grid_text(window: Window) -> str:
+    """The window's grid (not its time selection) as text."""
+    return f"{window.crs.to_string()}|{window.bounds!r}|{window.width}x{window.height}"
+
+
+def read_key(
+    view: CollectionView,
+    names: Sequence[str],
+    acquisitions: Sequence[Acquisition],
+    window: Window,
+    resampling: str,
+) -> str:
+    """Cache key of one read: collection, bands, items (with identity), grid, bbox mask."""
+    items = [f"{a.time.isoformat()}:{i.id}@{i.identity}" for a in acquisitions for i in a.items]
+    bbox = "" if view.bbox is None else f"{view.bbox[0]!r}|{view.bbox[1].to_string()}"
+    return _digest(
+        "read-v1", view.collection.id, ",".join(names), _grid_text(window), bbox, resampling, *items
+    )
+
+
+def result_key(compiled: CompiledGraph, window: Window) -> str:
+    """Cache key of a graph's result on a window: graph hash, window, items under it."""
+    parts = ["result-v1", node_hash(compiled.graph, compiled.graph.result), window.key()]
+    for load in compiled.loads:
+        collection = load.view.collection
+        assert isinstance(collection, Collection)
+        items = collection.search(window.bounds, window.crs, load.view.start, load.view.end)
+        parts.extend(f"{collection.id}/{i.id}@{i.identity}" for i in items)
+    return _digest(*parts)

@@ -53,6 +53,7 @@ class AppState:
         self.tiles = TileCache(
             self.settings.data_dir / "cache" / "tiles", self.settings.cache_bytes
         )
+        self.engine.use_cache(self.tiles)
 
     def close(self) -> None:
         """Release threads and files."""
