@@ -1,6 +1,6 @@
 """Shared OGC web service helpers: KVP parsing, OWS exception reports, error mapping.
 
-Used by every OGC endpoint (WMTS now, WCS later). Parameter names of a KVP request
+Used by every OGC endpoint (WMTS and WCS). Parameter names of a KVP request
 are case-insensitive (OWS 1.1 section 11.5.2); their values are not. Errors answer
 an ``ows:ExceptionReport`` (OWS 1.1 for WMTS 1.0 and WCS 1.1, OWS 2.0 for WCS 2.0)
 with the standard exception codes and the HTTP status of WMTS 07-057r7 table 28.
