@@ -12,7 +12,19 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.settings import Settings
 
-from . import auth, discovery, execute, files, jobs, tiles, wcs, web_services, wmts
+from . import (
+    auth,
+    discovery,
+    execute,
+    files,
+    jobs,
+    point,
+    tiles,
+    viewer,
+    wcs,
+    web_services,
+    wmts,
+)
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -40,6 +52,8 @@ def create_app(settings: Settings) -> Starlette:
         *wcs.routes,
         *tiles.routes,
         *wmts.routes,
+        *point.routes,
+        *viewer.routes,
     ]
     return Starlette(
         routes=routes,

@@ -18,9 +18,12 @@ API_VERSION = "0.3.0"
 
 
 async def capabilities(request: Request) -> Response:
-    """``GET /``: API version and the endpoints this server implements."""
+    """``GET /``: API version and the endpoints this server implements (HTML for browsers)."""
     from .app import endpoint_paths
+    from .viewer import index_page, prefers_html
 
+    if prefers_html(request):
+        return await index_page(request)
     return JSONResponse(
         {
             "version": API_VERSION,

@@ -76,6 +76,7 @@ async def get_job(request: Request) -> Response:
     body["links"] = [
         {"rel": "services", "href": f"{base}/services"},
         {"rel": "download", "href": f"{base}/jobs/{job.job_id}/on_demand/download"},
+        {"rel": "viewer", "href": f"{base}/jobs/{job.job_id}/viewer", "type": "text/html"},
     ]
     return JSONResponse(body)
 

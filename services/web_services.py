@@ -51,6 +51,7 @@ def service_body(request: Request, service: ServiceRecord) -> dict[str, Any]:
         "links": [
             {"rel": "tilejson", "href": f"{base}/services/{service.service_id}/tilejson.json"},
             {"rel": "job", "href": f"{base}/jobs/{service.job_id}"},
+            {"rel": "viewer", "href": f"{base}/jobs/{service.job_id}/viewer", "type": "text/html"},
         ],
     }
     if service.service_type == "wmts":
