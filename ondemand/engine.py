@@ -61,11 +61,15 @@ class Engine:
             self.reader,
             limits=self.limits() if limited else NO_LIMITS,
             user_files=user_files,
-            cache=self.cache,
+            cache=None if limited else self.cache,
         )
 
     def use_cache(self, cache: BytesCache | None) -> None:
-        """Keep results and reads of small windows (tiles, coverages) in ``cache``."""
+        """Keep results and reads of small unlimited windows (map tiles) in ``cache``.
+
+        Limited (synchronous) evaluations never use it, so their limits hold whatever the
+        cache holds.
+        """
         self.cache = cache
 
     def limits(self) -> Limits:

@@ -58,7 +58,7 @@ def _window(engine: Engine) -> Window:
 
 def test_cube_round_trip_is_exact(engine: tuple[Engine, list[int]]) -> None:
     eng, _ = engine
-    cube = eng.evaluate(eng.compile(GRAPH), _window(eng))
+    cube = eng.evaluate(eng.compile(GRAPH), _window(eng), limited=False)
     back = cube_from_bytes(cube_to_bytes(cube))
     np.testing.assert_array_equal(back.data.data, cube.data.data)
     np.testing.assert_array_equal(back.data.mask, cube.data.mask)
@@ -73,9 +73,9 @@ def test_cube_round_trip_is_exact(engine: tuple[Engine, list[int]]) -> None:
 def test_second_evaluation_reads_nothing(engine: tuple[Engine, list[int]]) -> None:
     eng, reads = engine
     compiled, window = eng.compile(GRAPH), _window(eng)
-    first = eng.evaluate(compiled, window)
+    first = eng.evaluate(compiled, window, limited=False)
     assert len(reads) == 1
-    second = eng.evaluate(compiled, window)
+    second = eng.evaluate(compiled, window, limited=False)
     assert len(reads) == 1
     np.testing.assert_array_equal(first.data.filled(np.nan), second.data.filled(np.nan))
 
@@ -83,15 +83,17 @@ def test_second_evaluation_reads_nothing(engine: tuple[Engine, list[int]]) -> No
 def test_another_graph_reuses_the_same_reads(engine: tuple[Engine, list[int]]) -> None:
     eng, reads = engine
     window = _window(eng)
-    eng.evaluate(eng.compile(GRAPH), window)
+    eng.evaluate(eng.compile(GRAPH), window, limited=False)
     ratio = {
         "process_id": "band_math",
         "args": {"imagery": {"product_id": "s2-l1c-18svg"}, "expression": "B08 / B04"},
     }
     # band_math reads B04 and B08 in its own order: a different read, then cached too
-    eng.evaluate(eng.compile(ratio), window)
+    eng.evaluate(eng.compile(ratio), window, limited=False)
     count = len(reads)
-    eng.evaluate(eng.compile({"process_id": "min_time", "args": {"imagery": GRAPH}}), window)
+    eng.evaluate(
+        eng.compile({"process_id": "min_time", "args": {"imagery": GRAPH}}), window, limited=False
+    )
     assert len(reads) == count  # the NDVI read of the same bands and window is reused
 
 
@@ -100,13 +102,13 @@ def test_changed_data_is_never_served_from_the_cache(
 ) -> None:
     eng, reads = engine
     compiled, window = eng.compile(GRAPH), _window(eng)
-    eng.evaluate(compiled, window)
+    eng.evaluate(compiled, window, limited=False)
     b04 = catalog_copy.parent / "S2A_L1C_18SVG_20160112" / "B04.tif"
     stamp = b04.stat().st_mtime + 10
     os.utime(b04, (stamp, stamp))
     changed = Engine(Catalog.load([catalog_copy]), Settings())
     changed.use_cache(eng.cache)
-    changed.evaluate(changed.compile(GRAPH), window)
+    changed.evaluate(changed.compile(GRAPH), window, limited=False)
     changed.close()
     assert len(reads) == 2
 
@@ -117,6 +119,14 @@ def test_large_windows_are_not_cached(engine: tuple[Engine, list[int]]) -> None:
     big = Window(
         eng.catalog.get("s2-l1c-18svg").crs, (435760.0, 4169220.0, 446000.0, 4179460.0), 1100, 1100
     )
-    eng.evaluate(compiled, big)
-    eng.evaluate(compiled, big)
+    eng.evaluate(compiled, big, limited=False)
+    eng.evaluate(compiled, big, limited=False)
+    assert len(reads) == 2
+
+
+def test_limited_evaluations_bypass_the_cache(engine: tuple[Engine, list[int]]) -> None:
+    eng, reads = engine
+    compiled, window = eng.compile(GRAPH), _window(eng)
+    eng.evaluate(compiled, window)
+    eng.evaluate(compiled, window)
     assert len(reads) == 2
