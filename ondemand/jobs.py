@@ -10,7 +10,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,31 @@ CREATE INDEX IF NOT EXISTS services_job ON services (job_id);
 
 SERVICE_TYPES = ("wmts", "tms", "xyz", "wcs")
 
+BATCH_COLUMNS = {
+    "batch_output": "TEXT",
+    "run_id": "TEXT",
+    "queued": "TEXT",
+    "started": "TEXT",
+    "finished": "TEXT",
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+}
+"""Columns of batch execution added to ``jobs`` (``ALTER TABLE`` on older files)."""
+
+RESULTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    job_id TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    title TEXT,
+    roles TEXT NOT NULL DEFAULT '["data"]',
+    created TEXT NOT NULL,
+    PRIMARY KEY (job_id, name)
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+"""
+
 
 def now() -> str:
     """The current UTC time as ISO 8601 with a ``Z``."""
@@ -69,6 +94,15 @@ class JobRecord:
     error: str | None
     submitted: str
     updated: str
+    batch_output: dict[str, Any] | None = None
+    """The output options a batch run was queued with (None: the job's own)."""
+    run_id: str | None = None
+    """The current batch run (set while it runs and once it has finished)."""
+    queued: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    attempts: int = 0
+    """Batch runs started since the job was last queued (restarts after a server stop)."""
 
     def meta(self) -> dict[str, Any]:
         """The draft's job metadata (``GET /jobs`` entries)."""
@@ -84,6 +118,7 @@ class JobRecord:
         }
         if self.mode == "batch":
             body["progress"] = self.progress
+            body.update(queued=self.queued, started=self.started, finished=self.finished)
         if self.error:
             body["error"] = {"message": self.error}
         return {k: v for k, v in body.items() if v is not None}
@@ -122,8 +157,14 @@ class JobStore:
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            _add_batch_columns(db)
+            db.executescript(RESULTS_SCHEMA)
         finally:
             db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection in an immediate transaction, for stores sharing this file."""
+        return self._connect()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -277,6 +318,20 @@ class JobStore:
             db.execute("DELETE FROM services WHERE service_id = ?", (service_id,))
 
 
+def _add_batch_columns(db: sqlite3.Connection) -> None:
+    """Add the batch columns to a ``jobs`` table of an older file (once, under a write lock)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in BATCH_COLUMNS.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _dump(value: Mapping[str, Any] | None) -> str | None:
     """JSON text of an optional object."""
     return None if value is None else json.dumps(dict(value))
@@ -296,6 +351,12 @@ def _job(row: sqlite3.Row) -> JobRecord:
         error=row["error"],
         submitted=row["submitted"],
         updated=row["updated"],
+        batch_output=None if row["batch_output"] is None else json.loads(row["batch_output"]),
+        run_id=row["run_id"],
+        queued=row["queued"],
+        started=row["started"],
+        finished=row["finished"],
+        attempts=row["attempts"],
     )
 
 

@@ -14,6 +14,7 @@ from ondemand.settings import Settings
 
 from . import (
     auth,
+    batch,
     discovery,
     execute,
     files,
@@ -37,9 +38,13 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await anyio.to_thread.run_sync(build_state, settings)
         app.state.ondemand = state
+        if state.batch is not None:
+            state.batch.start()
         try:
             yield
         finally:
+            if state.batch is not None:
+                await anyio.to_thread.run_sync(state.batch.close)
             state.close()
 
     routes: list[BaseRoute] = [
@@ -48,6 +53,7 @@ def create_app(settings: Settings) -> Starlette:
         *execute.routes,
         *files.routes,
         *jobs.routes,
+        *batch.routes,
         *web_services.routes,
         *wcs.routes,
         *tiles.routes,

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ondemand.settings import Settings
 
@@ -37,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure",
         action="store_true",
         help="allow binding to a non-loopback address without a users file",
+    )
+    serve.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run batch jobs on this existing Dask scheduler (default: a local cluster; "
+        "env ONDEMAND_DASK_SCHEDULER)",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
 
@@ -110,6 +118,31 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         port=args.port,
         users_file=args.users,
         insecure=args.insecure or None,
+        dask_scheduler=args.dask_scheduler,
+    )
+
+
+KEEP_ALIVE_SECONDS = 5
+"""Idle keep-alive connections are closed after this long."""
+MAX_INCOMPLETE_EVENT_BYTES = 64 * 1024
+"""Request line plus headers larger than this are refused (400) instead of buffered."""
+
+
+def uvicorn_config(app: Any, settings: Settings, log_level: str) -> Any:
+    """The uvicorn configuration ``ondemand serve`` runs with (explicit connection limits).
+
+    The server is asynchronous: a client trickling its headers or body holds only its
+    own connection, never a worker thread or the event loop.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES,
     )
 
 
@@ -124,7 +157,7 @@ def serve(settings: Settings, log_level: str) -> None:
     print(f"ondemand serving on {base}/", flush=True)
     print(f"  collections: {base}/data    processes: {base}/processes", flush=True)
     print(f"  docs: {base}/ (API root)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.Server(uvicorn_config(app, settings, log_level)).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ondemand.accounts import AccountFile
+from ondemand.batch.runner import BatchRunner
 from ondemand.cache import TileCache
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
@@ -37,6 +38,8 @@ class AppState:
     tokens: TokenStore
     auth: Authenticator | None
     """None when no users file is configured: every caller is the local user."""
+    batch: BatchRunner | None = None
+    """Runs batch jobs (started and stopped by the app's lifespan)."""
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
     gate: EvaluationGate = field(init=False)
@@ -71,7 +74,7 @@ def build_state(settings: Settings) -> AppState:
     auth = None
     if settings.users_file is not None:
         auth = Authenticator(AccountFile(settings.users_file), tokens)
-    return AppState(
+    state = AppState(
         settings=settings,
         catalog=catalog,
         engine=Engine(catalog, settings),
@@ -79,6 +82,8 @@ def build_state(settings: Settings) -> AppState:
         tokens=tokens,
         auth=auth,
     )
+    state.batch = BatchRunner(settings, paths, state.jobs, state.engine)
+    return state
 
 
 def state_of(request: Request) -> AppState:

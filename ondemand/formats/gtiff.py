@@ -86,7 +86,8 @@ def _nodata_plan(
     return _nodata_plan(values.astype(wider), mask, spec)
 
 
-def _creation_options(spec: OutputSpec) -> dict[str, Any]:
+def creation_options(spec: OutputSpec) -> dict[str, Any]:
+    """GDAL creation options of a GeoTIFF written as ``spec`` asks."""
     options: dict[str, Any] = {"compress": spec.compress, "bigtiff": "IF_SAFER"}
     if spec.cog:
         options["blocksize"] = spec.blockxsize
@@ -126,7 +127,7 @@ def write_gtiff(cube: Cube, spec: OutputSpec) -> bytes:
         "crs": cube.crs,
         "transform": cube.transform,
         "nodata": nodata,
-        **_creation_options(spec),
+        **creation_options(spec),
     }
     descriptions = band_descriptions(cube)
     with MemoryFile() as memfile:

@@ -1,0 +1,159 @@
+"""Where batch results live and how they are described: files and a STAC item.
+
+Layout: ``data_dir/results/{job_id}/{run_id}/`` holds one run's files. A run's
+directory is only ever written by that run, so re-queuing or deleting a job never
+races with a run still writing; a result file appears under its name only complete
+(written to a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rasterio.warp import transform_bounds
+
+from ..formats.encode import COG_MEDIA_TYPE
+from ..jobs import now
+from ..window import Window
+from .layout import RasterLayout
+
+RASTER_NAME = "result.tif"
+ITEM_NAME = "result.json"
+ITEM_MEDIA_TYPE = "application/geo+json"
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One downloadable file of a finished run."""
+
+    name: str
+    media_type: str
+    size: int
+    title: str
+    roles: tuple[str, ...]
+
+
+def results_root(data_dir: Path) -> Path:
+    """The directory of every job's results."""
+    return data_dir / "results"
+
+
+def run_dir(data_dir: Path, job_id: str, run_id: str) -> Path:
+    """The directory of one run of one job."""
+    return results_root(data_dir) / job_id / run_id
+
+
+def remove_runs(data_dir: Path, job_id: str, keep: str | None = None) -> None:
+    """Delete a job's run directories except ``keep`` (the job's directory when none is left)."""
+    job_dir = results_root(data_dir) / job_id
+    if not job_dir.is_dir():
+        return
+    for entry in job_dir.iterdir():
+        if entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def remove_orphans(data_dir: Path, job_ids: set[str]) -> None:
+    """Delete result directories of jobs that no longer exist."""
+    root = results_root(data_dir)
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name not in job_ids:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def raster_file(path: Path) -> ResultFile:
+    """The record of a finished COG."""
+    return ResultFile(
+        RASTER_NAME, COG_MEDIA_TYPE, path.stat().st_size, "Result (Cloud Optimized GeoTIFF)",
+        ("data",),
+    )
+
+
+def stac_item(
+    job_id: str,
+    window: Window,
+    layout: RasterLayout,
+    raster: ResultFile,
+    dates: tuple[datetime, ...],
+) -> dict[str, Any]:
+    """A STAC item describing the COG: footprint, grid, dates, bands, size."""
+    west, south, east, north = transform_bounds(window.crs, "EPSG:4326", *window.bounds,
+                                                densify_pts=21)
+    properties: dict[str, Any] = {"created": now()}
+    if dates:
+        properties.update(
+            datetime=None,
+            start_datetime=_iso(min(dates)),
+            end_datetime=_iso(max(dates)),
+        )
+    else:
+        properties["datetime"] = properties["created"]
+    epsg = window.crs.to_epsg()
+    if epsg is not None:
+        properties["proj:epsg"] = epsg
+    else:
+        properties["proj:wkt2"] = window.crs.to_wkt()
+    properties["proj:shape"] = [window.height, window.width]
+    properties["proj:transform"] = list(window.transform)[:6]
+    nodata = layout.nodata
+    band: dict[str, Any] = {"data_type": layout.dtype}
+    if nodata is not None:
+        band["nodata"] = "nan" if nodata != nodata else nodata
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+        ],
+        "id": job_id,
+        "bbox": [west, south, east, north],
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [[west, south], [east, south], [east, north], [west, north], [west, south]]
+            ],
+        },
+        "properties": properties,
+        "assets": {
+            "result": {
+                "href": f"./{raster.name}",
+                "type": raster.media_type,
+                "title": raster.title,
+                "roles": list(raster.roles),
+                "file:size": raster.size,
+                "raster:bands": [
+                    {**band, "description": d} for d in layout.descriptions()
+                ],
+            }
+        },
+        "links": [],
+    }
+
+
+def write_item(directory: Path, item: dict[str, Any]) -> ResultFile:
+    """Write the STAC item beside the COG (temporary name, then rename)."""
+    final = directory / ITEM_NAME
+    staging = directory / f".{ITEM_NAME}.partial"
+    staging.write_text(json.dumps(item, indent=1))
+    os.replace(staging, final)
+    return ResultFile(
+        ITEM_NAME, ITEM_MEDIA_TYPE, final.stat().st_size, "STAC item describing the result",
+        ("metadata",),
+    )
+
+
+def _iso(when: datetime) -> str:
+    """ISO 8601 with a ``Z`` for UTC datetimes."""
+    return when.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,211 @@
+"""One batch run: chunks evaluated on Dask workers, assembled by the server, recorded.
+
+At most ``in_flight`` chunks are submitted at a time and their arrays are written as
+they complete, so the server's memory is bounded by a few chunks plus GDAL's block
+cache, whatever the size of the output. The job's row is updated only by this side
+(the SQLite file lives on the server's disk); workers just return arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from distributed import Future, KilledWorker
+
+from ..catalog import Collection
+from ..engine import Engine
+from ..errors import NoData, OnDemandError
+from ..evaluate import CompiledGraph
+from ..grid import graph_bounds
+from ..jobs import JobRecord
+from ..read import group_by_day
+from .assemble import RasterAssembler
+from .chunks import Chunk, split_window
+from .cluster import Cluster
+from .layout import batch_spec
+from .results import RASTER_NAME, raster_file, run_dir, stac_item, write_item
+from .store import BatchStore
+from .worker import ChunkResult, ChunkTask, EngineSpec, evaluate_chunk
+
+log = logging.getLogger("ondemand.batch")
+
+Outcome = Literal["finished", "error", "canceled", "stopped"]
+POLL_SECONDS = 0.5
+"""How often a run checks for cancellation and records progress."""
+WAIT_SECONDS = 0.01
+"""Pause of the assembly loop when no chunk has finished."""
+ASSEMBLY_PERCENT = 95
+"""Progress once every chunk is written; the COG conversion takes the rest."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run needs from the server: cluster, store, engine, where results go."""
+
+    cluster: Cluster
+    store: BatchStore
+    engine: Engine
+    engine_spec: EngineSpec
+    data_dir: Path
+    chunk_size: int
+    stop: threading.Event
+
+
+class _Stopped(Exception):
+    """The run must stop: canceled or re-queued elsewhere, or the server is stopping."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class _ChunkFailed(Exception):
+    """A chunk failed (its own error, or its workers died repeatedly); the message says which."""
+
+
+def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
+    """Run a claimed job to the end and record the outcome in the store."""
+    assert job.run_id is not None
+    run_id = job.run_id
+    directory = run_dir(ctx.data_dir, job.job_id, run_id)
+    try:
+        return _run(job, run_id, directory, ctx)
+    except _Stopped as stopped:
+        shutil.rmtree(directory, ignore_errors=True)
+        if stopped.outcome == "stopped":
+            ctx.store.requeue(job.job_id, run_id)
+        return stopped.outcome
+    except Exception as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(exc, OnDemandError):
+            message = exc.message
+        elif isinstance(exc, _ChunkFailed):
+            message = str(exc)
+        else:
+            log.exception("batch run %s of job %s failed", run_id, job.job_id)
+            message = f"The batch run failed unexpectedly ({type(exc).__name__}: {exc})"
+        ctx.store.fail(job.job_id, run_id, message)
+        return "error"
+
+
+def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outcome:
+    """Plan, evaluate, assemble and record; raises on failure or when stopped."""
+    spec = batch_spec(job.batch_output if job.batch_output is not None else job.output)
+    compiled = ctx.engine.compile(job.process_graph)
+    window = ctx.engine.output_window(compiled, spec)
+    dates = result_dates(compiled)
+    times = dates if compiled.result_type.has_time else None
+    if times is not None and not times:
+        raise NoData("The job selects no data: no item matches its bounding box and dates")
+    chunks = split_window(window, ctx.chunk_size)
+    template = ChunkTask(ctx.engine_spec, _graph_json(job.process_graph), spec, times, window)
+    assembler = RasterAssembler(directory, window, spec, times)
+    try:
+        _evaluate_chunks(job, run_id, chunks, template, assembler, ctx)
+        _check(job, run_id, ASSEMBLY_PERCENT, ctx)
+        if not assembler.finish(directory / RASTER_NAME):
+            raise NoData("The job selects no data: no chunk of its output has data")
+    finally:
+        assembler.discard()
+    assert assembler.layout is not None
+    raster = raster_file(directory / RASTER_NAME)
+    item = write_item(directory, stac_item(job.job_id, window, assembler.layout, raster, dates))
+    if not ctx.store.finish(job.job_id, run_id, [raster, item]):
+        raise _Stopped("canceled")
+    return "finished"
+
+
+def _evaluate_chunks(
+    job: JobRecord,
+    run_id: str,
+    chunks: list[Chunk],
+    template: ChunkTask,
+    assembler: RasterAssembler,
+    ctx: RunContext,
+) -> None:
+    """Submit chunks in a bounded window and write each as it completes."""
+    cluster = ctx.cluster
+    in_flight = 4 * cluster.threads()
+    completed = cluster.completed()
+    chunk_of: dict[Any, Chunk] = {}
+    submitted = done_count = 0
+    last_check = 0.0
+    try:
+        while submitted < len(chunks) or completed.pending:
+            while submitted < len(chunks) and len(completed.pending) < in_flight:
+                chunk = chunks[submitted]
+                future = cluster.submit(
+                    evaluate_chunk,
+                    replace(template, window=chunk.window),
+                    key=f"ondemand-batch-{job.job_id}-{run_id}-{chunk.index}",
+                )
+                chunk_of[future.key] = chunk
+                completed.add(future)
+                submitted += 1
+            ready = completed.ready()
+            for future, result in ready:
+                chunk = chunk_of.pop(future.key)
+                assembler.write(chunk, _chunk_result(future, result, chunk, len(chunks)))
+                done_count += 1
+            if not ready:
+                time.sleep(WAIT_SECONDS)
+            if time.monotonic() - last_check >= POLL_SECONDS or not completed.pending:
+                last_check = time.monotonic()
+                _check(job, run_id, done_count * ASSEMBLY_PERCENT // len(chunks), ctx)
+    finally:
+        if completed.pending:
+            cluster.cancel(completed.pending)
+
+
+def _chunk_result(
+    future: Future[Any], result: Any, chunk: Chunk, total: int
+) -> ChunkResult:
+    """The chunk's result, or _ChunkFailed naming the chunk and its error."""
+    if future.status == "error":
+        exc = future.exception()  # type: ignore[no-untyped-call]
+        if isinstance(exc, KilledWorker):
+            raise _ChunkFailed(
+                f"The Dask workers computing {chunk.describe(total)} died repeatedly; the "
+                "chunk may need more memory than a worker has (lower the batch chunk size or "
+                "give workers more memory)"
+            )
+        if isinstance(exc, OnDemandError):
+            raise _ChunkFailed(f"{chunk.describe(total).capitalize()} failed: {exc.message}")
+        raise _ChunkFailed(
+            f"{chunk.describe(total).capitalize()} failed: {type(exc).__name__}: {exc}"
+        )
+    assert isinstance(result, ChunkResult)
+    return result
+
+
+def _check(job: JobRecord, run_id: str, percent: int, ctx: RunContext) -> None:
+    """Record progress; stop if the server is stopping or the run was canceled."""
+    if ctx.stop.is_set():
+        raise _Stopped("stopped")
+    if not ctx.store.progress(job.job_id, run_id, percent):
+        raise _Stopped("canceled")
+
+
+def result_dates(compiled: CompiledGraph) -> tuple[datetime, ...]:
+    """The acquisition days the graph selects over its extent, ascending."""
+    labels: set[datetime] = set()
+    for load in compiled.loads:
+        collection = load.view.collection
+        assert isinstance(collection, Collection)
+        bounds = graph_bounds(compiled, collection.crs)
+        items = collection.search(bounds, collection.crs, load.view.start, load.view.end)
+        labels.update(a.time for a in group_by_day(items))
+    return tuple(sorted(labels))
+
+
+def _graph_json(doc: Any) -> str:
+    """The graph as canonical JSON text (the workers' compile cache key)."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
