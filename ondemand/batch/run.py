@@ -26,6 +26,7 @@ from ..errors import NoData, OnDemandError
 from ..evaluate import CompiledGraph
 from ..grid import graph_bounds
 from ..jobs import JobRecord
+from ..processes.zonal import TABLE
 from ..read import group_by_day
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
@@ -33,6 +34,7 @@ from .cluster import Cluster
 from .layout import batch_spec
 from .results import RASTER_NAME, raster_file, run_dir, stac_item, write_item
 from .store import BatchStore
+from .tables import run_table
 from .worker import ChunkResult, ChunkTask, EngineSpec, evaluate_chunk
 
 log = logging.getLogger("ondemand.batch")
@@ -98,8 +100,15 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
 
 def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outcome:
     """Plan, evaluate, assemble and record; raises on failure or when stopped."""
-    spec = batch_spec(job.batch_output if job.batch_output is not None else job.output)
+    output = job.batch_output if job.batch_output is not None else job.output
     compiled = ctx.engine.compile(job.process_graph)
+    if compiled.result_type.kind == TABLE:
+        _check(job, run_id, 0, ctx)
+        table = run_table(job, compiled, output, directory, ctx.engine, ctx.data_dir)
+        if not ctx.store.finish(job.job_id, run_id, [table]):
+            raise _Stopped("canceled")
+        return "finished"
+    spec = batch_spec(output)
     window = ctx.engine.output_window(compiled, spec)
     dates = result_dates(compiled)
     times = dates if compiled.result_type.has_time else None
