@@ -200,3 +200,9 @@ class SubsetInvalid(OutOfBounds):
 
 class ScaleInvalid(ArgumentInvalid):
     """A scale factor, size or extent is not positive or names no axis (InvalidScaleFactor)."""
+
+
+class JobModeConflict(OnDemandError, ValueError):
+    """A job asked to run in one mode while it runs (or holds results) in the other."""
+
+    code = 10005

@@ -37,6 +37,8 @@ __all__ = [
     "validate",
 ]
 
+_MAX_INT = 2**53
+"""Largest integer argument (JSON interoperable, exact as a float); bigger is ArgumentInvalid."""
 _NODE_KEYS = frozenset({"process_id", "arguments", "args", "result", "description", "namespace"})
 
 
@@ -287,6 +289,11 @@ def _convert(
         return tuple(_convert(v, node_id, arg, depth + 1, reg, budget, nesting) for v in value)
     if isinstance(value, float) and not math.isfinite(value):
         raise ArgumentInvalid(f"Node {node_id!r}: argument {arg!r}: {value} is not a number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+        raise ArgumentInvalid(
+            f"Node {node_id!r}: argument {arg!r}: an integer of {len(str(abs(value)))} digits "
+            "is too large"
+        )
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise ProcessGraphInvalid(

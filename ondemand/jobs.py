@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ResourceNotFound
+from .errors import JobModeConflict, ResourceNotFound
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -372,3 +372,28 @@ def _service(row: sqlite3.Row) -> ServiceRecord:
         created=row["created"],
         updated=row["updated"],
     )
+
+
+def check_mode_change(job: JobRecord, wanted: str) -> None:
+    """Refuse switching a job between on-demand and batch while the other mode is in use.
+
+    A job publishing services cannot be queued as batch (its services would stop), and a
+    batch job that is queued, running or holds results cannot be published (its results
+    would become unreachable): the user stops the other mode first or creates another job.
+    """
+    if wanted == "on_demand" and job.mode == "batch" and job.status in BATCH_BUSY:
+        raise JobModeConflict(
+            f"Job {job.job_id!r} is a batch job ({job.status}); publishing it would hide its "
+            "batch run. Cancel it (DELETE /jobs/{id}/batch) or create another job with the "
+            "same process graph (POST /jobs/on_demand)"
+        )
+    if wanted == "batch" and job.mode == "on_demand" and job.status == "running":
+        raise JobModeConflict(
+            f"Job {job.job_id!r} runs on demand and its services are live; queueing it as a "
+            "batch job would stop them. Stop it (DELETE /jobs/{id}/on_demand) or create "
+            "another job with the same process graph"
+        )
+
+
+BATCH_BUSY = frozenset({"queued", "running", "finished"})
+"""Batch states that a switch to on-demand would disturb (the run, or its results)."""

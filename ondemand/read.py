@@ -22,16 +22,20 @@ from typing import Literal
 import numpy as np
 import rasterio
 from rasterio.io import DatasetReader
+from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 from rio_tiler import reader as rio_reader
 
 from .catalog import Band, Collection, Item
 from .cube import Cube
+from .errors import OutOfBounds
 from .window import Window
 
 Resampling = Literal["nearest", "bilinear", "cubic", "average", "mode"]
 DEFAULT_RESAMPLING: Resampling = "nearest"
 """Bands meet on the window's grid by nearest neighbour: at native resolution no pixel moves."""
+MAX_SOURCE_SPAN = 2**30
+"""Widest window, in pixels of a source asset, that one read may span (GDAL counts in int32)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class RasterReader:
         """One asset's pixels under the window: scaled float32 values and the no-data mask."""
         nodata = band.nodata
         with self._datasets.open(href) as src:
+            _check_span(src, window)
             if src.crs == window.crs:
                 pixel_window = from_bounds(*window.bounds, transform=src.transform)
                 image = rio_reader.read(
@@ -185,3 +190,27 @@ class RasterReader:
         if band.offset != 0.0:
             values += np.float32(band.offset)
         return values, missing
+
+
+def _check_span(src: DatasetReader, window: Window) -> None:
+    """OutOfBounds when the window spans more source pixels than GDAL can address.
+
+    Such windows (a bounding box of 1e12 m, say) are far larger than any Earth
+    extent; GDAL would fail on them with an int32 overflow or a degenerate warp.
+    """
+    left, bottom, right, top = window.bounds
+    if src.crs == window.crs:
+        xres, yres = abs(src.transform.a), abs(src.transform.e)
+    else:
+        try:
+            west, south, east, north = transform_bounds(src.crs, window.crs, *src.bounds)
+        except Exception:  # no footprint in the window's CRS: let the warp decide
+            return
+        xres, yres = (east - west) / src.width, (north - south) / src.height
+    span = max((right - left) / xres, (top - bottom) / yres) if xres > 0 and yres > 0 else 0.0
+    if not math.isfinite(span) or span > MAX_SOURCE_SPAN:
+        raise OutOfBounds(
+            f"The requested area ({left:g}, {bottom:g}, {right:g}, {top:g}) spans about "
+            f"{span:.3g} pixels of the source data, more than {MAX_SOURCE_SPAN:,}; "
+            "ask for a smaller area"
+        )

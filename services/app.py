@@ -19,6 +19,7 @@ from . import (
     execute,
     files,
     jobs,
+    openapi,
     point,
     tiles,
     viewer,
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
         *tiles.routes,
         *wmts.routes,
         *point.routes,
+        *openapi.routes,
         *viewer.routes,
     ]
     return Starlette(

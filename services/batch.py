@@ -23,7 +23,7 @@ from ondemand.batch.runner import BatchRunner
 from ondemand.batch.store import BatchStore
 from ondemand.batch.tables import table_spec
 from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid, ResourceNotFound
-from ondemand.jobs import JobRecord
+from ondemand.jobs import JobRecord, check_mode_change
 from ondemand.processes.zonal import TABLE
 
 from .body import read_json
@@ -80,6 +80,7 @@ def _validate(state: AppState, job: JobRecord, output: Mapping[str, Any] | None)
 async def _queue(request: Request) -> None:
     """Validate and queue a batch run of the caller's job."""
     job = _job(request)
+    check_mode_change(job, "batch")
     state = state_of(request)
     output = await _batch_output(request, job)
     await run_blocking(request, _validate, state, job, output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,14 @@ from ondemand.errors import ArgumentInvalid, ProcessGraphInvalid, RequestTooLarg
 def _reject_constant(name: str) -> Any:
     """JSON has no NaN or Infinity; Python's parser accepts them unless told not to."""
     raise ArgumentInvalid(f"{name} is not a valid JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one beyond the float range (``1e999``) is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ArgumentInvalid(f"{text[:40]} is out of range for a JSON number")
+    return value
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -36,8 +45,12 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProcessGraphInvalid(f"Request body is not valid JSON: {exc}") from None
+    except ArgumentInvalid:
+        raise
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
         raise ProcessGraphInvalid(f"Request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ProcessGraphInvalid("Request body nests JSON too deeply") from None

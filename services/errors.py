@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand import errors
@@ -74,8 +74,15 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error; this is a bug, please report it.", 500)
 
 
+async def handle_disconnect(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-body: nobody reads the answer, and it is no bug."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 EXCEPTION_HANDLERS = {
     errors.OnDemandError: handle_engine_error,
     HTTPException: handle_http_error,
+    ClientDisconnect: handle_disconnect,
     Exception: handle_unexpected,
 }

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, OutputOptionInvalid, ProcessGraphMissing
 from ondemand.formats import format_name, parse_output
-from ondemand.jobs import JobRecord
+from ondemand.jobs import JobRecord, check_mode_change
 
 from .body import read_json
 from .state import run_blocking, run_evaluation, state_of
@@ -119,6 +119,7 @@ async def delete_job(request: Request) -> Response:
 async def start_on_demand(request: Request) -> Response:
     """``POST /jobs/{id}/on_demand``: publishable from now on."""
     job = _job(request)
+    check_mode_change(job, "on_demand")
     state_of(request).jobs.update_job(job.job_id, job.user_id, mode="on_demand", status="running")
     return Response(status_code=204)
 

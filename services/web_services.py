@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, ArgumentMissing
-from ondemand.jobs import SERVICE_TYPES, ServiceRecord
+from ondemand.jobs import SERVICE_TYPES, ServiceRecord, check_mode_change
 
 from .body import read_json
 from .state import state_of
@@ -82,6 +82,7 @@ async def create_service(request: Request) -> Response:
     title = body.get("title")
     user = current_user(request)
     job = state.jobs.get_job(job_id, user)
+    check_mode_change(job, "on_demand")
     if job.mode != "on_demand" or job.status != "running":
         state.jobs.update_job(job.job_id, user, mode="on_demand", status="running")
     service = state.jobs.create_service(job.job_id, user, kind, args, title)

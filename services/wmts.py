@@ -236,7 +236,7 @@ async def rest_tile(request: Request) -> Response:
 
 
 def _path_int(name: str, text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
         raise invalid(name, f"{name}={text!r} is not a non-negative integer")
     return int(text)
 

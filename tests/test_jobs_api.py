@@ -153,3 +153,22 @@ def test_store_isolates_users(tmp_path: Any) -> None:
         store.delete_job(job.job_id, "bob")
     assert store.get_job(job.job_id, "alice").process_graph == {"product_id": "x"}
     assert store.list_jobs("bob") == []
+
+
+def test_modes_do_not_silently_switch(client: TestClient) -> None:
+    job_id = _create(client)
+    client.post("/services", json={"job_id": job_id, "type": "xyz"})
+    refused = client.post(f"/jobs/{job_id}/batch")
+    assert refused.status_code == 400 and refused.json()["code"] == 10005
+    assert "DELETE /jobs/{id}/on_demand" in refused.json()["message"]
+    assert client.get(f"/jobs/{job_id}").json()["mode"] == "on_demand"
+    assert client.delete(f"/jobs/{job_id}/on_demand").status_code == 204
+    assert client.post(f"/jobs/{job_id}/batch").status_code == 204
+    for path, body in (
+        (f"/jobs/{job_id}/on_demand", None),
+        ("/services", {"job_id": job_id, "type": "wmts"}),
+    ):
+        response = client.post(path, json=body)
+        assert response.status_code == 400 and response.json()["code"] == 10005, path
+    assert client.get(f"/jobs/{job_id}").json()["mode"] == "batch"
+    client.delete(f"/jobs/{job_id}/batch")

@@ -32,9 +32,11 @@ class Cluster:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: several clusters may run at once
             )
-            self.client = Client(self.local, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+            self.client = Client(  # type: ignore[no-untyped-call]
+                self.local, timeout=CONNECT_TIMEOUT
+            )
             self.address = str(self.local.scheduler_address)
 
     def threads(self) -> int:
