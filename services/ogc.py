@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from starlette.datastructures import QueryParams
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ondemand import errors
 
-from .errors import status_of
+from .errors import error_headers, status_of
 
 OWS_NAMESPACES = {
     "1.1": "http://www.opengis.net/ows/1.1",
@@ -92,6 +92,8 @@ class OWSException(Exception):
     message: str
     locator: str | None = None
     status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers (an authentication challenge)."""
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -184,6 +186,8 @@ def from_engine_error(exc: errors.OnDemandError, locator: str | None = None) -> 
     bad parameter value (400), attributed to ``locator``.
     """
     status = status_of(exc)
+    if isinstance(exc, errors.AuthenticationRequired | errors.AuthenticationFailed):
+        return OWSException("NoApplicableCode", exc.message, locator, status, error_headers(exc))
     if isinstance(exc, errors.TileOutOfRange):
         return OWSException("TileOutOfRange", exc.message, locator, 400)
     if isinstance(exc, errors.ArgumentMissing):
@@ -228,6 +232,7 @@ def exception_response(
         exception_report([exc], version=version, ows=ows),
         status_code=exc.http_status,
         media_type=XML_MEDIA_TYPE,
+        headers=exc.headers,
     )
 
 

@@ -11,6 +11,12 @@ from ondemand.jobs import ServiceRecord
 from ondemand.layer import Layer
 
 from .state import state_of
+from .users import current_user
+
+
+def requires_auth(service: ServiceRecord) -> bool:
+    """Whether a service was published for its owner only (``args: {"auth": true}``)."""
+    return service.args.get("auth") is True
 
 
 @dataclass(frozen=True)
@@ -24,10 +30,15 @@ class Published:
 def service_layer(request: Request, service_id: str) -> Published:
     """The service's record and compiled layer; unknown or stopped -> ResourceNotFound.
 
-    Service URLs are capability URLs (the id is unguessable), so no user check here.
+    Service URLs are capability URLs (the id is unguessable): anyone with the URL may
+    read the layer, unless the service was created with ``args: {"auth": true}``; then
+    only its owner, authenticated (HTTP Basic works for GDAL and QGIS), and anyone
+    else gets 404 exactly like an unknown id.
     """
     state = state_of(request)
     service = state.jobs.get_service(service_id, None)
+    if requires_auth(service) and current_user(request) != service.user_id:
+        raise ResourceNotFound(f"Service {service_id!r} does not exist")
     job = state.jobs.get_job(service.job_id, None)
     if job.mode != "on_demand" or job.status != "running":
         raise ResourceNotFound(

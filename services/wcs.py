@@ -232,9 +232,11 @@ def exception_response(exc: OWSException, version: Version) -> Response:
     """The exception report of ``version``: SE 1.2.0 for 1.0.0, OWS 2.0 for 2.0.1."""
     if version == "1.0.0":
         body = wcs10.exception_report([(exc.code, exc.message, exc.locator)])
-        return Response(body, exc.http_status, media_type=wcs10.SE_MEDIA_TYPE)
+        return Response(
+            body, exc.http_status, media_type=wcs10.SE_MEDIA_TYPE, headers=exc.headers
+        )
     body = exception_report([exc], version="2.0.1", ows="2.0")
-    return Response(body, exc.http_status, media_type=XML_MEDIA_TYPE)
+    return Response(body, exc.http_status, media_type=XML_MEDIA_TYPE, headers=exc.headers)
 
 
 routes: list[BaseRoute] = [Route("/services/{service_id}/wcs", wcs, methods=["GET"])]

@@ -16,22 +16,34 @@ from .body import read_json
 from .state import state_of
 from .users import current_user
 
+AUTH_ARG: dict[str, Any] = {
+    "auth": {
+        "description": "true: only the owner may read the service, with HTTP Basic or a "
+        "Bearer token (GDAL: GDAL_HTTP_AUTH=BASIC and GDAL_HTTP_USERPWD; QGIS: an "
+        "authentication configuration); false: anyone with the URL",
+        "default": False,
+    }
+}
+
 SERVICE_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "wmts": {
         "description": "OGC WMTS 1.0.0, KVP and RESTful; time series layers have a Time dimension",
-        "args": {},
+        "args": AUTH_ARG,
     },
     "tms": {
         "description": "Tiles at {service_url}/{date}/{z}/{x}/{y} (XYZ row order) and TileJSON",
-        "args": {},
+        "args": AUTH_ARG,
     },
     "xyz": {
         "description": "XYZ tiles (WebMercatorQuad) at {service_url}/{z}/{x}/{y}.png and TileJSON",
-        "args": {},
+        "args": AUTH_ARG,
     },
     "wcs": {
         "description": "OGC WCS 1.0.0 and 2.0.1",
-        "args": {"VERSION": {"description": "Default version: 1.0.0 or 2.0.1", "default": "2.0.1"}},
+        "args": {
+            "VERSION": {"description": "Default version: 1.0.0 or 2.0.1", "default": "2.0.1"},
+            **AUTH_ARG,
+        },
     },
 }
 
@@ -59,6 +71,18 @@ def service_body(request: Request, service: ServiceRecord) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def service_args(args: Any) -> Mapping[str, Any]:
+    """Check a service's arguments: an object; ``auth``, when given, a boolean."""
+    if not isinstance(args, Mapping):
+        raise ArgumentInvalid('"args" must be an object')
+    if "auth" in args and not isinstance(args["auth"], bool):
+        raise ArgumentInvalid(
+            '"args.auth" must be true (only the owner, authenticated, may read the service) '
+            "or false"
+        )
+    return args
+
+
 async def create_service(request: Request) -> Response:
     """``POST /services``: publish a job; a job not yet running starts on demand."""
     state = state_of(request)
@@ -76,9 +100,7 @@ async def create_service(request: Request) -> Response:
         raise ArgumentInvalid(
             f"Service type {kind!r} is not supported; use one of {', '.join(SERVICE_TYPES)}"
         )
-    args = body.get("args", body.get("service_args")) or {}
-    if not isinstance(args, Mapping):
-        raise ArgumentInvalid('"args" must be an object')
+    args = service_args(body.get("args", body.get("service_args")) or {})
     title = body.get("title")
     user = current_user(request)
     job = state.jobs.get_job(job_id, user)
@@ -111,9 +133,8 @@ async def patch_service(request: Request) -> Response:
     body = await read_json(request, state.settings.max_body_bytes)
     if not isinstance(body, Mapping):
         raise ArgumentInvalid('The body must be an object such as {"args": {...}}')
-    args = body.get("args", body.get("service_args"))
-    if args is not None and not isinstance(args, Mapping):
-        raise ArgumentInvalid('"args" must be an object')
+    given = body.get("args", body.get("service_args"))
+    args = None if given is None else service_args(given)
     title = body.get("title")
     state.jobs.update_service(request.path_params["service_id"], current_user(request), args, title)
     return Response(status_code=204)

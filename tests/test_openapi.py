@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import base64
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -31,6 +27,7 @@ from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from services import create_app
 from services.openapi import EXCLUDED, document
+from tests.live import live_server
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 USER = ("alice", "correct horse")
@@ -99,41 +96,25 @@ def test_every_operation_documents_its_errors_as_json() -> None:
 # --------------------------------------------------------------------------- schemathesis
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def live_server(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server on 127.0.0.1 with its own data dir (fuzzed writes stay there)."""
     catalogs = tuple(ensure_demo_catalog(demo_data_dir))
     data_dir = tmp_path_factory.mktemp("openapi")
     AccountFile(data_dir / "users.json").add(*USER)
     settings_ = Settings(data_dir=data_dir, catalogs=catalogs, users_file=data_dir / "users.json",
                          max_file_bytes=64 * 1024, user_quota_bytes=256 * 1024)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port,
-                            log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(settings_) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def api_schema(live_server: str) -> Any:
+def api_schema(server_url: str) -> Any:
     """The description as served, bound to the live server."""
-    schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
-    schema.config.update(base_url=live_server)
+    schema = schemathesis.openapi.from_url(f"{server_url}/openapi.json")
+    schema.config.update(base_url=server_url)
     return schema
 
 
@@ -143,12 +124,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
-def test_server_conforms_to_its_description(case: Any, live_server: str) -> None:
+def test_server_conforms_to_its_description(case: Any, server_url: str) -> None:
     """No 5xx; statuses, content types and bodies as described; bad auth is 401/403.
 
     Schema-valid is not valid: a graph must also name real collections and processes,
     an id must exist. So generated requests may be refused with a documented 4xx
     (positive_data_acceptance is left out); everything else is checked.
     """
-    case.call_and_validate(base_url=live_server, headers={"Authorization": BASIC},
+    case.call_and_validate(base_url=server_url, headers={"Authorization": BASIC},
                            excluded_checks=[positive_data_acceptance])

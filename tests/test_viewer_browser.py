@@ -12,9 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +22,10 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
-import uvicorn
 
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
-from services import create_app
+from tests.live import live_server
 from tests.seed import use_case_1_job
 
 DOCS_IMAGE = Path(__file__).resolve().parents[1] / "docs" / "images" / "viewer.png"
@@ -66,11 +62,6 @@ def chromium_path() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +71,8 @@ def base_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         data_dir=tmp_path_factory.mktemp("viewer-server"),
         catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
     )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with live_server(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

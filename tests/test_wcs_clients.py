@@ -8,9 +8,6 @@ equal the native grid to 1e-9 and its pixels ``POST /jobs/execute`` of the same 
 from __future__ import annotations
 
 import copy
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,41 +16,24 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
-import uvicorn
 from owslib.wcs import WebCoverageService
 from rasterio.io import MemoryFile
 
 from ondemand.settings import Settings
-from services import create_app
+from tests.live import live_server
 from tests.seed import use_case_1_job
 
 NATIVE = (20.0, 0.0, 652000.0, 0.0, -20.0, 5181000.0)
 """The use-case-1 job's grid: its bbox on the collection's 20 m pixels."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def base_url(demo_data_dir: Path) -> Iterator[str]:
     """A real server on 127.0.0.1 (GDAL and OWSLib need sockets), stopped afterwards."""
-    port = _free_port()
-    app = create_app(Settings(data_dir=demo_data_dir, demo=True))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(Settings(data_dir=demo_data_dir, demo=True)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,7 @@ Pixels are checked against ``Engine.evaluate`` on the same tile window.
 from __future__ import annotations
 
 import copy
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,6 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
-import uvicorn
 from owslib.wmts import WebMapTileService
 from rasterio.io import MemoryFile
 
@@ -31,7 +27,7 @@ from ondemand.engine import Engine
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
 from ondemand.tms import native_tms, tile_matrix_set, tile_window
-from services import create_app
+from tests.live import live_server
 from tests.seed import use_case_1_job
 
 OGC = Path(__file__).resolve().parents[1].parent / "shared" / "ogc"
@@ -39,29 +35,13 @@ OWS = "{http://www.opengis.net/ows/1.1}"
 NATIVE = "UTM32N-20m"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def base_url(demo_data_dir: Path) -> Iterator[str]:
     """A real server on 127.0.0.1 (GDAL and OWSLib need sockets), stopped afterwards."""
-    port = _free_port()
-    app = create_app(Settings(data_dir=demo_data_dir, demo=True))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(Settings(data_dir=demo_data_dir, demo=True)) as url:
+        yield url
 
 
 @dataclass(frozen=True)
