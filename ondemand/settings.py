@@ -74,27 +74,53 @@ class Settings:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
             )
-        for name, kind in (
-            ("max_pixels", int),
-            ("max_graph_nodes", int),
-            ("max_graph_depth", int),
-            ("max_body_bytes", int),
-            ("max_dates", int),
-            ("eval_timeout_seconds", float),
-            ("max_concurrent_per_user", int),
-            ("max_queued", int),
-            ("read_threads", int),
-            ("worker_threads", int),
-            ("cache_bytes", int),
-            ("max_file_bytes", int),
-            ("user_quota_bytes", int),
-            ("token_ttl_seconds", int),
-            ("batch_jobs", int),
-            ("batch_workers", int),
-            ("batch_chunk_size", int),
-        ):
+        for flag in ("demo", "insecure"):
+            key = f"ONDEMAND_{flag.upper()}"
+            if key in env:
+                values[flag] = env[key].strip().lower() in ("1", "true", "yes", "on")
+        for name, kind in NUMBERS:
             key = f"ONDEMAND_{name.upper()}"
             if key in env:
                 values[name] = kind(env[key])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The ``ONDEMAND_*`` variables from which :meth:`from_env` rebuilds these settings.
+
+        Server worker processes (``ondemand serve --workers N``) are configured this way.
+        """
+        env = {
+            "ONDEMAND_DATA_DIR": str(self.data_dir),
+            "ONDEMAND_CATALOGS": os.pathsep.join(str(p) for p in self.catalogs),
+            "ONDEMAND_DEMO": "1" if self.demo else "0",
+            "ONDEMAND_INSECURE": "1" if self.insecure else "0",
+            "ONDEMAND_DASK_SCHEDULER": self.dask_scheduler or "",
+        }
+        if self.users_file is not None:
+            env["ONDEMAND_USERS_FILE"] = str(self.users_file)
+        for name, _ in NUMBERS:
+            env[f"ONDEMAND_{name.upper()}"] = str(getattr(self, name))
+        return env
+
+
+NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
+    ("max_pixels", int),
+    ("max_graph_nodes", int),
+    ("max_graph_depth", int),
+    ("max_body_bytes", int),
+    ("max_dates", int),
+    ("eval_timeout_seconds", float),
+    ("max_concurrent_per_user", int),
+    ("max_queued", int),
+    ("read_threads", int),
+    ("worker_threads", int),
+    ("cache_bytes", int),
+    ("max_file_bytes", int),
+    ("user_quota_bytes", int),
+    ("token_ttl_seconds", int),
+    ("batch_jobs", int),
+    ("batch_workers", int),
+    ("batch_chunk_size", int),
+)
+"""Numeric settings and their types, read from ``ONDEMAND_<NAME>``."""

@@ -71,6 +71,11 @@ def create_app(settings: Settings) -> Starlette:
     )
 
 
+def app_from_env() -> Starlette:
+    """The application of ``ONDEMAND_*`` settings: the factory of each server worker process."""
+    return create_app(Settings.from_env())
+
+
 def endpoint_paths(app: Starlette) -> list[dict[str, object]]:
     """Every route's path and methods, for the capabilities document."""
     out: list[dict[str, object]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="tcp://HOST:PORT",
         help="run batch jobs on this existing Dask scheduler (default: a local cluster; "
         "env ONDEMAND_DASK_SCHEDULER)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port, the job store and the cache (default 1)",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
 
@@ -128,36 +135,53 @@ MAX_INCOMPLETE_EVENT_BYTES = 64 * 1024
 """Request line plus headers larger than this are refused (400) instead of buffered."""
 
 
-def uvicorn_config(app: Any, settings: Settings, log_level: str) -> Any:
-    """The uvicorn configuration ``ondemand serve`` runs with (explicit connection limits).
+def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
+    """The uvicorn options ``ondemand serve`` runs with (explicit connection limits).
 
     The server is asynchronous: a client trickling its headers or body holds only its
     own connection, never a worker thread or the event loop.
     """
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_INCOMPLETE_EVENT_BYTES,
+    }
+
+
+def uvicorn_config(app: Any, settings: Settings, log_level: str) -> Any:
+    """The uvicorn configuration of one server process serving ``app``."""
     import uvicorn
 
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES,
-    )
+    return uvicorn.Config(app, **uvicorn_options(settings, log_level))
 
 
-def serve(settings: Settings, log_level: str) -> None:
-    """Run uvicorn with the application, printing the URLs to open."""
+def serve(settings: Settings, log_level: str, workers: int = 1) -> None:
+    """Run uvicorn with the application, printing the URLs to open.
+
+    With several ``workers`` each process builds the app from the settings passed in
+    ``ONDEMAND_*`` variables; they share the data dir (SQLite job store in WAL mode,
+    disk cache, batch queue with one leader).
+    """
     import uvicorn
 
     from .app import create_app
 
-    app = create_app(settings)
     base = f"http://{settings.host}:{settings.port}"
     print(f"ondemand serving on {base}/", flush=True)
     print(f"  collections: {base}/data    processes: {base}/processes", flush=True)
     print(f"  docs: {base}/ (API root)", flush=True)
-    uvicorn.Server(uvicorn_config(app, settings, log_level)).run()
+    if workers > 1:
+        os.environ.update(settings.to_env())
+        uvicorn.run(
+            "services.app:app_from_env",
+            factory=True,
+            workers=workers,
+            **uvicorn_options(settings, log_level),
+        )
+        return
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level)).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"ondemand: {problem}", file=sys.stderr)
         return 2
-    serve(settings, args.log_level)
+    if args.workers < 1:
+        print("ondemand: --workers must be at least 1", file=sys.stderr)
+        return 2
+    serve(settings, args.log_level, args.workers)
     return 0
 
 
