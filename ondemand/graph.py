@@ -34,6 +34,7 @@ __all__ = [
     "ParamRef",
     "node_hash",
     "parse_graph",
+    "thaw",
     "validate",
 ]
 
@@ -373,6 +374,15 @@ def _topological_order(nodes: Mapping[str, Node]) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- hashing
+
+
+def thaw(value: Any) -> Any:
+    """Frozen graph literals (read-only mappings, tuples) back to plain JSON dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 def node_hash(graph: Graph, node_id: str) -> str:

@@ -108,7 +108,7 @@ def make_layer(layer_id: str, title: str, compiled: CompiledGraph) -> Layer:
     )
 
 
-def _result_times(compiled: CompiledGraph) -> tuple[datetime, ...]:
+def acquisition_times(compiled: CompiledGraph) -> tuple[datetime, ...]:
     """The acquisition days the graph's reads select over its extent, as time labels."""
     labels: set[datetime] = set()
     for load in compiled.loads:
@@ -117,6 +117,12 @@ def _result_times(compiled: CompiledGraph) -> tuple[datetime, ...]:
         bounds = graph_bounds(compiled, collection.crs)
         items = collection.search(bounds, collection.crs, load.view.start, load.view.end)
         labels.update(a.time for a in group_by_day(items))
-    if not labels:
-        raise NoData("The job selects no data: no item matches its bounding box and dates")
     return tuple(sorted(labels))
+
+
+def _result_times(compiled: CompiledGraph) -> tuple[datetime, ...]:
+    """The dates of a time-series result; NoData when the graph selects none."""
+    times = acquisition_times(compiled)
+    if not times:
+        raise NoData("The job selects no data: no item matches its bounding box and dates")
+    return times

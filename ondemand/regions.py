@@ -28,6 +28,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 
 from .errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
+from .graph import thaw
 from .userfiles import UserFiles
 from .window import parse_crs
 
@@ -60,15 +61,23 @@ class Regions:
         """The same regions with their vertices reprojected to ``crs``."""
         if crs == self.crs:
             return self
-        return Regions(reproject(self.geometries, self.crs, crs), crs, self.sources,
-                       self.features, self.attributes)
+        return Regions(
+            reproject(self.geometries, self.crs, crs),
+            crs,
+            self.sources,
+            self.features,
+            self.attributes,
+        )
 
 
 def reproject(geometries: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
     """Reproject shapely geometries' vertices from ``src`` to ``dst`` (x, y = east, north)."""
     transformer = _transformer(src.to_wkt(), dst.to_wkt())
-    return np.asarray(shapely.transform(geometries, lambda xy: np.column_stack(
-        transformer.transform(xy[:, 0], xy[:, 1]))))
+    return np.asarray(
+        shapely.transform(
+            geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        )
+    )
 
 
 def transform_points(
@@ -93,7 +102,7 @@ def _transformer(src: str, dst: str) -> Transformer:
 def load_regions(value: Any, files: UserFiles | None) -> Regions:
     """Read the ``regions`` argument: a user-file path, a folder, or inline GeoJSON."""
     if isinstance(value, Mapping):
-        return _from_geojson(_plain(value), "inline")
+        return _from_geojson(thaw(value), "inline")
     if not isinstance(value, str) or not value.strip():
         raise ArgumentInvalid(
             f"regions: expected a file path such as '/users/me/files/fields.geojson' or a "
@@ -150,8 +159,7 @@ def concat(parts: Sequence[Regions]) -> Regions:
     moved = [p.to_crs(crs) for p in parts]
     names = list(dict.fromkeys(name for p in moved for name in p.attributes))
     attributes = {
-        name: [v for p in moved for v in p.attributes.get(name, [None] * len(p))]
-        for name in names
+        name: [v for p in moved for v in p.attributes.get(name, [None] * len(p))] for name in names
     }
     return Regions(
         np.concatenate([p.geometries for p in moved]),
@@ -253,19 +261,21 @@ def _from_geojson(doc: Any, name: str) -> Regions:
             raise FileContentInvalid(f"{name}: feature {i} has no geometry")
         try:
             geometries.append(shapely.geometry.shape(feature["geometry"]))
-        except (ValueError, TypeError, KeyError, AttributeError,
-                shapely.errors.GEOSException) as exc:
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            shapely.errors.GEOSException,
+        ) as exc:
             raise FileContentInvalid(
                 f"{name}: feature {i} has an invalid geometry: {exc}"
             ) from None
         properties = feature.get("properties") or {}
         props.append(properties if isinstance(properties, Mapping) else {})
     names = list(dict.fromkeys(k for p in props for k in p))
-    attributes = {
-        str(k): [_json_scalar(p.get(k)) for p in props] for k in names
-    }
-    return _checked(np.asarray(geometries, dtype=object), _geojson_crs(doc, name), name,
-                    attributes)
+    attributes = {str(k): [_json_scalar(p.get(k)) for p in props] for k in names}
+    return _checked(np.asarray(geometries, dtype=object), _geojson_crs(doc, name), name, attributes)
 
 
 def _json_scalar(value: Any) -> Any:
@@ -289,8 +299,9 @@ def _geojson_crs(doc: Mapping[str, Any], name: str) -> CRS:
     return parse_crs(str(text))
 
 
-def _checked(geometries: np.ndarray, crs: CRS, name: str,
-             attributes: Mapping[str, list[Any]]) -> Regions:
+def _checked(
+    geometries: np.ndarray, crs: CRS, name: str, attributes: Mapping[str, list[Any]]
+) -> Regions:
     """Regions of one source, after checking every geometry is a (Multi)Polygon."""
     if len(geometries) == 0:
         raise FileContentInvalid(f"{name} holds no features")
@@ -302,14 +313,6 @@ def _checked(geometries: np.ndarray, crs: CRS, name: str,
             raise FileContentInvalid(
                 f"{name}: feature {i} is {kind}; regions must be Polygons or MultiPolygons"
             )
-    return Regions(geometries, crs, (name,) * len(geometries), tuple(range(len(geometries))),
-                   dict(attributes))
-
-
-def _plain(value: Any) -> Any:
-    """Frozen graph literals (read-only mappings, tuples) back to plain JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return Regions(
+        geometries, crs, (name,) * len(geometries), tuple(range(len(geometries))), dict(attributes)
+    )

@@ -236,6 +236,21 @@ def exception_response(
     )
 
 
+def sub_element(
+    parent: ET.Element, tag: str, text: str | None = None, **attrs: str
+) -> ET.Element:
+    """A child element with optional text and attributes."""
+    node = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
+def xml_number(value: float) -> str:
+    """A number written with full precision (``repr`` of the float)."""
+    return repr(float(value))
+
+
 def xml_bytes(root: ET.Element) -> bytes:
     """Serialize an element tree with an XML declaration, UTF-8."""
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)

@@ -13,7 +13,7 @@ from ondemand.coverage import Coverage, crs_code, iso, times_10, window_10
 from ondemand.errors import InvalidCRS, OutputFormatUnsupported
 from ondemand.window import Bounds, Window, parse_crs
 
-from .ogc import Kvp, invalid, missing, xml_bytes
+from .ogc import Kvp, invalid, missing, sub_element, xml_bytes, xml_number
 
 WCS = "http://www.opengis.net/wcs"
 GML = "http://www.opengis.net/gml"
@@ -50,45 +50,34 @@ def _root(tag: str) -> ET.Element:
     )
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    node = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        node.text = text
-    return node
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
-
-
 def _lon_lat_envelope(parent: ET.Element, coverage: Coverage) -> None:
     west, south, east, north = coverage.layer.bounds_wgs84
-    envelope = _sub(parent, "lonLatEnvelope", srsName="urn:ogc:def:crs:OGC:1.3:CRS84")
-    _sub(envelope, "gml:pos", f"{_num(west)} {_num(south)}")
-    _sub(envelope, "gml:pos", f"{_num(east)} {_num(north)}")
+    envelope = sub_element(parent, "lonLatEnvelope", srsName="urn:ogc:def:crs:OGC:1.3:CRS84")
+    sub_element(envelope, "gml:pos", f"{xml_number(west)} {xml_number(south)}")
+    sub_element(envelope, "gml:pos", f"{xml_number(east)} {xml_number(north)}")
     if coverage.times:
-        _sub(envelope, "gml:timePosition", iso(coverage.times[0]))
-        _sub(envelope, "gml:timePosition", iso(coverage.times[-1]))
+        sub_element(envelope, "gml:timePosition", iso(coverage.times[0]))
+        sub_element(envelope, "gml:timePosition", iso(coverage.times[-1]))
 
 
 def capabilities(coverage: Coverage, url: str) -> bytes:
     """``WCS_Capabilities`` 1.0.0 for the one coverage of a service at ``url``."""
     root = _root("WCS_Capabilities")
-    service = _sub(root, "Service")
-    _sub(service, "name", "WCS")
-    _sub(service, "label", f"ondemand WCS: {coverage.title}")
-    _sub(service, "fees", "NONE")
-    _sub(service, "accessConstraints", "NONE")
-    capability = _sub(root, "Capability")
-    request = _sub(capability, "Request")
+    service = sub_element(root, "Service")
+    sub_element(service, "name", "WCS")
+    sub_element(service, "label", f"ondemand WCS: {coverage.title}")
+    sub_element(service, "fees", "NONE")
+    sub_element(service, "accessConstraints", "NONE")
+    capability = sub_element(root, "Capability")
+    request = sub_element(capability, "Request")
     for operation in ("GetCapabilities", "DescribeCoverage", "GetCoverage"):
-        http = _sub(_sub(_sub(request, operation), "DCPType"), "HTTP")
-        _sub(_sub(http, "Get"), "OnlineResource", **{"xlink:href": f"{url}?"})
-    _sub(_sub(capability, "Exception"), "Format", SE_MEDIA_TYPE)
-    brief = _sub(_sub(root, "ContentMetadata"), "CoverageOfferingBrief")
-    _sub(brief, "description", f"Result of job {coverage.job_id}, computed on request")
-    _sub(brief, "name", coverage.id)
-    _sub(brief, "label", coverage.title)
+        http = sub_element(sub_element(sub_element(request, operation), "DCPType"), "HTTP")
+        sub_element(sub_element(http, "Get"), "OnlineResource", **{"xlink:href": f"{url}?"})
+    sub_element(sub_element(capability, "Exception"), "Format", SE_MEDIA_TYPE)
+    brief = sub_element(sub_element(root, "ContentMetadata"), "CoverageOfferingBrief")
+    sub_element(brief, "description", f"Result of job {coverage.job_id}, computed on request")
+    sub_element(brief, "name", coverage.id)
+    sub_element(brief, "label", coverage.title)
     _lon_lat_envelope(brief, coverage)
     return xml_bytes(root)
 
@@ -96,27 +85,27 @@ def capabilities(coverage: Coverage, url: str) -> bytes:
 def describe(coverage: Coverage) -> bytes:
     """``CoverageDescription`` 1.0.0: grid, dates, bands, CRSs, formats."""
     root = _root("CoverageDescription")
-    offering = _sub(root, "CoverageOffering")
-    _sub(offering, "description", f"Result of job {coverage.job_id}, computed on request")
-    _sub(offering, "name", coverage.id)
-    _sub(offering, "label", coverage.title)
+    offering = sub_element(root, "CoverageOffering")
+    sub_element(offering, "description", f"Result of job {coverage.job_id}, computed on request")
+    sub_element(offering, "name", coverage.id)
+    sub_element(offering, "label", coverage.title)
     _lon_lat_envelope(offering, coverage)
-    domain = _sub(offering, "domainSet")
-    _spatial_domain(_sub(domain, "spatialDomain"), coverage)
+    domain = sub_element(offering, "domainSet")
+    _spatial_domain(sub_element(domain, "spatialDomain"), coverage)
     if coverage.times:
-        temporal = _sub(domain, "temporalDomain")
+        temporal = sub_element(domain, "temporalDomain")
         for moment in coverage.times:
-            _sub(temporal, "gml:timePosition", iso(moment))
+            sub_element(temporal, "gml:timePosition", iso(moment))
     _range_set(offering, coverage)
     native = crs_code(coverage.crs)
-    crss = _sub(offering, "supportedCRSs")
+    crss = sub_element(offering, "supportedCRSs")
     others = [c for c in RESPONSE_CRSS if parse_crs(c) != coverage.crs]
-    _sub(crss, "requestResponseCRSs", " ".join([native, *others]))
-    _sub(crss, "nativeCRSs", native)
-    formats = _sub(offering, "supportedFormats", nativeFormat=FORMATS[0])
-    _sub(formats, "formats", FORMATS[0])
-    interpolations = _sub(offering, "supportedInterpolations", default="nearest neighbor")
-    _sub(interpolations, "interpolationMethod", "nearest neighbor")
+    sub_element(crss, "requestResponseCRSs", " ".join([native, *others]))
+    sub_element(crss, "nativeCRSs", native)
+    formats = sub_element(offering, "supportedFormats", nativeFormat=FORMATS[0])
+    sub_element(formats, "formats", FORMATS[0])
+    interpolations = sub_element(offering, "supportedInterpolations", default="nearest neighbor")
+    sub_element(interpolations, "interpolationMethod", "nearest neighbor")
     return xml_bytes(root)
 
 
@@ -125,35 +114,35 @@ def _spatial_domain(parent: ET.Element, coverage: Coverage) -> None:
     srs = crs_code(coverage.crs)
     left, bottom, right, top = coverage.bounds
     rx, ry = coverage.resolution
-    envelope = _sub(parent, "gml:Envelope", srsName=srs)
-    _sub(envelope, "gml:pos", f"{_num(left)} {_num(bottom)}")
-    _sub(envelope, "gml:pos", f"{_num(right)} {_num(top)}")
-    grid = _sub(parent, "gml:RectifiedGrid", dimension="2", srsName=srs)
-    limits = _sub(_sub(grid, "gml:limits"), "gml:GridEnvelope")
-    _sub(limits, "gml:low", "0 0")
-    _sub(limits, "gml:high", f"{coverage.width - 1} {coverage.height - 1}")
-    _sub(grid, "gml:axisName", "x")
-    _sub(grid, "gml:axisName", "y")
-    origin = _sub(grid, "gml:origin")
-    _sub(origin, "gml:pos", f"{_num(left + rx / 2)} {_num(top - ry / 2)}")
-    _sub(grid, "gml:offsetVector", f"{_num(rx)} 0.0")
-    _sub(grid, "gml:offsetVector", f"0.0 {_num(-ry)}")
+    envelope = sub_element(parent, "gml:Envelope", srsName=srs)
+    sub_element(envelope, "gml:pos", f"{xml_number(left)} {xml_number(bottom)}")
+    sub_element(envelope, "gml:pos", f"{xml_number(right)} {xml_number(top)}")
+    grid = sub_element(parent, "gml:RectifiedGrid", dimension="2", srsName=srs)
+    limits = sub_element(sub_element(grid, "gml:limits"), "gml:GridEnvelope")
+    sub_element(limits, "gml:low", "0 0")
+    sub_element(limits, "gml:high", f"{coverage.width - 1} {coverage.height - 1}")
+    sub_element(grid, "gml:axisName", "x")
+    sub_element(grid, "gml:axisName", "y")
+    origin = sub_element(grid, "gml:origin")
+    sub_element(origin, "gml:pos", f"{xml_number(left + rx / 2)} {xml_number(top - ry / 2)}")
+    sub_element(grid, "gml:offsetVector", f"{xml_number(rx)} 0.0")
+    sub_element(grid, "gml:offsetVector", f"0.0 {xml_number(-ry)}")
 
 
 def _range_set(parent: ET.Element, coverage: Coverage) -> None:
     """One RangeSet whose ``Band`` axis lists the band names; the nodata value."""
-    range_set = _sub(_sub(parent, "rangeSet"), "RangeSet")
-    _sub(range_set, "name", "values")
-    _sub(range_set, "label", f"{coverage.range.dtype} values")
-    axis = _sub(_sub(range_set, "axisDescription"), "AxisDescription")
-    _sub(axis, "name", "Band")
-    _sub(axis, "label", "Bands")
-    values = _sub(axis, "values")
+    range_set = sub_element(sub_element(parent, "rangeSet"), "RangeSet")
+    sub_element(range_set, "name", "values")
+    sub_element(range_set, "label", f"{coverage.range.dtype} values")
+    axis = sub_element(sub_element(range_set, "axisDescription"), "AxisDescription")
+    sub_element(axis, "name", "Band")
+    sub_element(axis, "label", "Bands")
+    values = sub_element(axis, "values")
     for band in coverage.range.bands:
-        _sub(values, "singleValue", band)
-    nulls = _sub(range_set, "nullValues")
+        sub_element(values, "singleValue", band)
+    nulls = sub_element(range_set, "nullValues")
     nodata = coverage.range.nodata
-    _sub(nulls, "singleValue", "NaN" if nodata != nodata else str(nodata))
+    sub_element(nulls, "singleValue", "NaN" if nodata != nodata else str(nodata))
 
 
 def exception_report(exceptions: Iterable[tuple[str, str, str | None]]) -> bytes:
@@ -171,7 +160,7 @@ def exception_report(exceptions: Iterable[tuple[str, str, str | None]]) -> bytes
         attrs = {"code": code}
         if locator:
             attrs["locator"] = locator
-        _sub(root, "ServiceException", message, **attrs)
+        sub_element(root, "ServiceException", message, **attrs)
     return xml_bytes(root)
 
 

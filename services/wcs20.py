@@ -25,7 +25,7 @@ from ondemand.coverage import (
 from ondemand.errors import InvalidCRS
 from ondemand.window import parse_crs
 
-from .ogc import ExceptionCode, Kvp, OWSException, invalid, xml_bytes
+from .ogc import ExceptionCode, Kvp, OWSException, invalid, sub_element, xml_bytes, xml_number
 
 WCS = "http://www.opengis.net/wcs/2.0"
 OWS = "http://www.opengis.net/ows/2.0"
@@ -52,17 +52,6 @@ SUPPORTED_CRSS = (
 """Subsetting and output CRSs listed beside the native one (any EPSG code works)."""
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    node = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        node.text = text
-    return node
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
-
-
 def _root(tag: str, schema: str) -> ET.Element:
     return ET.Element(
         tag,
@@ -83,40 +72,44 @@ def capabilities(coverage: Coverage, url: str) -> bytes:
     """``wcs:Capabilities`` 2.0.1 for the one coverage of a service at ``url``."""
     root = _root("wcs:Capabilities", "wcsGetCapabilities.xsd")
     root.set("version", "2.0.1")
-    ident = _sub(root, "ows:ServiceIdentification")
-    _sub(ident, "ows:Title", f"ondemand WCS: {coverage.title}")
-    _sub(ident, "ows:Abstract", f"Job {coverage.job_id}, computed window by window on request")
-    _sub(ident, "ows:ServiceType", "OGC WCS", codeSpace="OGC")
-    _sub(ident, "ows:ServiceTypeVersion", "2.0.1")
-    _sub(ident, "ows:ServiceTypeVersion", "1.0.0")
+    ident = sub_element(root, "ows:ServiceIdentification")
+    sub_element(ident, "ows:Title", f"ondemand WCS: {coverage.title}")
+    sub_element(
+        ident, "ows:Abstract", f"Job {coverage.job_id}, computed window by window on request"
+    )
+    sub_element(ident, "ows:ServiceType", "OGC WCS", codeSpace="OGC")
+    sub_element(ident, "ows:ServiceTypeVersion", "2.0.1")
+    sub_element(ident, "ows:ServiceTypeVersion", "1.0.0")
     for profile in PROFILES:
-        _sub(ident, "ows:Profile", profile)
-    provider = _sub(root, "ows:ServiceProvider")
-    _sub(provider, "ows:ProviderName", "ondemand")
-    _sub(provider, "ows:ServiceContact")
-    operations = _sub(root, "ows:OperationsMetadata")
+        sub_element(ident, "ows:Profile", profile)
+    provider = sub_element(root, "ows:ServiceProvider")
+    sub_element(provider, "ows:ProviderName", "ondemand")
+    sub_element(provider, "ows:ServiceContact")
+    operations = sub_element(root, "ows:OperationsMetadata")
     for name in ("GetCapabilities", "DescribeCoverage", "GetCoverage"):
-        http = _sub(_sub(_sub(operations, "ows:Operation", name=name), "ows:DCP"), "ows:HTTP")
-        _sub(http, "ows:Get", **{"xlink:href": f"{url}?"})
-    metadata = _sub(root, "wcs:ServiceMetadata")
+        http = sub_element(
+            sub_element(sub_element(operations, "ows:Operation", name=name), "ows:DCP"), "ows:HTTP"
+        )
+        sub_element(http, "ows:Get", **{"xlink:href": f"{url}?"})
+    metadata = sub_element(root, "wcs:ServiceMetadata")
     for media_type in FORMATS:
-        _sub(metadata, "wcs:formatSupported", media_type)
-    extension = _sub(metadata, "wcs:Extension")
-    crs_metadata = _sub(extension, "crs:CrsMetadata", **{"xmlns:crs": CRS_EXT})
+        sub_element(metadata, "wcs:formatSupported", media_type)
+    extension = sub_element(metadata, "wcs:Extension")
+    crs_metadata = sub_element(extension, "crs:CrsMetadata", **{"xmlns:crs": CRS_EXT})
     for uri in _crss(coverage):
-        _sub(crs_metadata, "crs:crsSupported", uri)
-    summary = _sub(_sub(root, "wcs:Contents"), "wcs:CoverageSummary")
-    _sub(summary, "ows:Title", coverage.title)
-    _sub(summary, "wcs:CoverageId", coverage.id)
-    _sub(summary, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+        sub_element(crs_metadata, "crs:crsSupported", uri)
+    summary = sub_element(sub_element(root, "wcs:Contents"), "wcs:CoverageSummary")
+    sub_element(summary, "ows:Title", coverage.title)
+    sub_element(summary, "wcs:CoverageId", coverage.id)
+    sub_element(summary, "wcs:CoverageSubtype", "RectifiedGridCoverage")
     west, south, east, north = coverage.layer.bounds_wgs84
-    box = _sub(summary, "ows:WGS84BoundingBox")
-    _sub(box, "ows:LowerCorner", f"{_num(west)} {_num(south)}")
-    _sub(box, "ows:UpperCorner", f"{_num(east)} {_num(north)}")
-    native = _sub(summary, "ows:BoundingBox", crs=crs_uri(coverage.crs), dimensions="2")
+    box = sub_element(summary, "ows:WGS84BoundingBox")
+    sub_element(box, "ows:LowerCorner", f"{xml_number(west)} {xml_number(south)}")
+    sub_element(box, "ows:UpperCorner", f"{xml_number(east)} {xml_number(north)}")
+    native = sub_element(summary, "ows:BoundingBox", crs=crs_uri(coverage.crs), dimensions="2")
     low, high = _corners(coverage)
-    _sub(native, "ows:LowerCorner", " ".join(low[:2]))
-    _sub(native, "ows:UpperCorner", " ".join(high[:2]))
+    sub_element(native, "ows:LowerCorner", " ".join(low[:2]))
+    sub_element(native, "ows:UpperCorner", " ".join(high[:2]))
     return xml_bytes(root)
 
 
@@ -128,11 +121,11 @@ def _crss(coverage: Coverage) -> list[str]:
 def _corners(coverage: Coverage) -> tuple[list[str], list[str]]:
     """Lower and upper corners in CRS axis order, then AnsiDate for a time axis."""
     left, bottom, right, top = coverage.bounds
-    low = [_num(v) for v in in_crs_order(coverage.crs, left, bottom)]
-    high = [_num(v) for v in in_crs_order(coverage.crs, right, top)]
+    low = [xml_number(v) for v in in_crs_order(coverage.crs, left, bottom)]
+    high = [xml_number(v) for v in in_crs_order(coverage.crs, right, top)]
     if coverage.times is not None:
-        low.append(_num(to_ansi(coverage.times[0])))
-        high.append(_num(to_ansi(coverage.times[-1])))
+        low.append(xml_number(to_ansi(coverage.times[0])))
+        high.append(xml_number(to_ansi(coverage.times[-1])))
     return low, high
 
 
@@ -156,9 +149,9 @@ def _description(root: ET.Element, coverage: Coverage) -> None:
     srs = srs_name(coverage)
     axes = coverage.axes
     dims = str(len(axes))
-    node = _sub(root, "wcs:CoverageDescription", **{"gml:id": coverage.id})
-    envelope = _sub(
-        _sub(node, "gml:boundedBy"),
+    node = sub_element(root, "wcs:CoverageDescription", **{"gml:id": coverage.id})
+    envelope = sub_element(
+        sub_element(node, "gml:boundedBy"),
         "gml:Envelope",
         srsName=srs,
         axisLabels=" ".join(a.label for a in axes),
@@ -166,24 +159,24 @@ def _description(root: ET.Element, coverage: Coverage) -> None:
         srsDimension=dims,
     )
     low, high = _corners(coverage)
-    _sub(envelope, "gml:lowerCorner", " ".join(low))
-    _sub(envelope, "gml:upperCorner", " ".join(high))
-    _sub(node, "wcs:CoverageId", coverage.id)
+    sub_element(envelope, "gml:lowerCorner", " ".join(low))
+    sub_element(envelope, "gml:upperCorner", " ".join(high))
+    sub_element(node, "wcs:CoverageId", coverage.id)
     if coverage.times is not None:
-        extension = _sub(_sub(node, "gmlcov:metadata"), "gmlcov:Extension")
-        dates = _sub(extension, "od:timePositions", **{"xmlns:od": ONDEMAND})
+        extension = sub_element(sub_element(node, "gmlcov:metadata"), "gmlcov:Extension")
+        dates = sub_element(extension, "od:timePositions", **{"xmlns:od": ONDEMAND})
         for moment in coverage.times:
-            _sub(dates, "od:timePosition", iso(moment))
-    _rectified_grid(_sub(node, "gml:domainSet"), coverage, srs)
+            sub_element(dates, "od:timePosition", iso(moment))
+    _rectified_grid(sub_element(node, "gml:domainSet"), coverage, srs)
     _range_type(node, coverage)
-    parameters = _sub(node, "wcs:ServiceParameters")
-    _sub(parameters, "wcs:CoverageSubtype", "RectifiedGridCoverage")
-    _sub(parameters, "wcs:nativeFormat", FORMATS[0])
+    parameters = sub_element(node, "wcs:ServiceParameters")
+    sub_element(parameters, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+    sub_element(parameters, "wcs:nativeFormat", FORMATS[0])
 
 
 def _rectified_grid(parent: ET.Element, coverage: Coverage, srs: str) -> None:
     """Limits, grid axes, origin (centre of the first pixel) and offset vectors."""
-    grid = _sub(
+    grid = sub_element(
         parent,
         "gml:RectifiedGrid",
         dimension=str(len(coverage.axes)),
@@ -204,37 +197,40 @@ def _rectified_grid(parent: ET.Element, coverage: Coverage, srs: str) -> None:
         vectors = [[*v, 0.0] for v in vectors] + [[0.0, 0.0, step]]
         high.append(count - 1)
         labels.append("k")
-    envelope = _sub(_sub(grid, "gml:limits"), "gml:GridEnvelope")
-    _sub(envelope, "gml:low", " ".join("0" for _ in high))
-    _sub(envelope, "gml:high", " ".join(str(h) for h in high))
-    _sub(grid, "gml:axisLabels", " ".join(labels))
-    point = _sub(
-        _sub(grid, "gml:origin"), "gml:Point", srsName=srs, **{"gml:id": f"origin_{coverage.id}"}
+    envelope = sub_element(sub_element(grid, "gml:limits"), "gml:GridEnvelope")
+    sub_element(envelope, "gml:low", " ".join("0" for _ in high))
+    sub_element(envelope, "gml:high", " ".join(str(h) for h in high))
+    sub_element(grid, "gml:axisLabels", " ".join(labels))
+    point = sub_element(
+        sub_element(grid, "gml:origin"),
+        "gml:Point",
+        srsName=srs,
+        **{"gml:id": f"origin_{coverage.id}"},
     )
-    _sub(point, "gml:pos", " ".join(_num(v) for v in origin))
+    sub_element(point, "gml:pos", " ".join(xml_number(v) for v in origin))
     for vector in vectors:
-        _sub(grid, "gml:offsetVector", " ".join(_num(v) for v in vector), srsName=srs)
+        sub_element(grid, "gml:offsetVector", " ".join(xml_number(v) for v in vector), srsName=srs)
 
 
 def _range_type(node: ET.Element, coverage: Coverage) -> None:
     """One SWE Quantity per band, with its data type and nil value."""
-    record = _sub(_sub(node, "gmlcov:rangeType"), "swe:DataRecord")
+    record = sub_element(sub_element(node, "gmlcov:rangeType"), "swe:DataRecord")
     nodata = coverage.range.nodata
     for band in coverage.range.bands:
-        quantity = _sub(
-            _sub(record, "swe:field", name=band),
+        quantity = sub_element(
+            sub_element(record, "swe:field", name=band),
             "swe:Quantity",
             definition=f"http://www.opengis.net/def/dataType/OGC/0/{coverage.range.dtype}",
         )
-        _sub(quantity, "swe:description", f"{band} ({coverage.range.dtype})")
-        nils = _sub(_sub(quantity, "swe:nilValues"), "swe:NilValues")
-        _sub(
+        sub_element(quantity, "swe:description", f"{band} ({coverage.range.dtype})")
+        nils = sub_element(sub_element(quantity, "swe:nilValues"), "swe:NilValues")
+        sub_element(
             nils,
             "swe:nilValue",
             "NaN" if nodata != nodata else str(nodata),
             reason="http://www.opengis.net/def/nil/OGC/0/missing",
         )
-        _sub(quantity, "swe:uom", code="1")
+        sub_element(quantity, "swe:uom", code="1")
 
 
 def wcs_error(

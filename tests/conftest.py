@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,3 +45,14 @@ def client(demo_data_dir: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=demo_data_dir, demo=True)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def uploaded(client: TestClient) -> Iterator[None]:
+    """The polygon of ``tests.polygons`` in the local user's files, removed afterwards."""
+    from tests.polygons import NAME, POLYGON
+
+    response = client.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
+    assert response.status_code == 204, response.text
+    yield
+    client.delete(f"/users/me/files/{NAME}")

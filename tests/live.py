@@ -7,11 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import uvicorn
 
 from ondemand.settings import Settings
 from services import create_app
+from services.cli import uvicorn_config
 
 
 def free_port() -> int:
@@ -23,12 +25,10 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
-    """Serve the app of ``settings`` in a thread; yield its base URL; stop it afterwards."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none"
-    )
-    server = uvicorn.Server(config)
+    """Serve the app of ``settings`` in a thread, configured as ``ondemand serve`` runs it,
+    on a free loopback port; yield its base URL; stop it afterwards."""
+    settings = replace(settings, host="127.0.0.1", port=free_port())
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings, "warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -37,7 +37,7 @@ def live_server(settings: Settings) -> Iterator[str]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{settings.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

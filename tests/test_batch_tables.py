@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyogrio.raw
-import pytest
 from starlette.testclient import TestClient
 
 from tests.batchdata import done, wait_for
-from tests.test_zonal_api import NAME, POLYGON, draft_request
-
-
-@pytest.fixture(scope="module")
-def uploaded(client: TestClient) -> Iterator[None]:
-    response = client.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
-    assert response.status_code == 204, response.text
-    yield
-    client.delete(f"/users/me/files/{NAME}")
+from tests.polygons import NAME
+from tests.test_zonal_api import draft_request
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 import socket
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -24,11 +23,11 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from ondemand.settings import Settings
 from services import create_app
+from tests.live import live_server
 from tests.seed import use_case_1_job
 
 MAX_BODY = 256 * 1024
@@ -556,30 +555,13 @@ def test_server_still_serves_and_data_is_intact(api: TestClient, written: Writte
 # --------------------------------------------------------------------------- slow clients
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(demo_data_dir: Path) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 with the timeouts ``ondemand serve`` uses."""
-    from services.cli import uvicorn_config
-
-    settings = Settings(data_dir=demo_data_dir, demo=True, host="127.0.0.1", port=_free_port())
-    config = uvicorn_config(create_app(settings), settings, "warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with live_server(Settings(data_dir=demo_data_dir, demo=True)) as url:
+        yield url
 
 
 def _slow_socket(base: str, request: bytes) -> socket.socket:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,13 @@ from rasterstats import zonal_stats
 from starlette.testclient import TestClient
 
 from ondemand.catalog import Catalog
+from tests.polygons import NAME, POLYGON
 from tests.seed import request_bodies
-
-POLYGON = {"type": "Feature", "properties": {"name": "field A", "crop": 3},
-           "geometry": {"type": "Polygon", "coordinates": [[
-               [16.30, 47.90], [16.36, 47.90], [16.36, 47.95], [16.31, 47.96], [16.30, 47.90]]]}}
-NAME = "polygon1.json"
 
 
 def draft_request() -> dict[str, Any]:
     return next(b for b in request_bodies("jobs.md")
                 if b["process_graph"]["process_id"] == "zonal_statistics")
-
-
-@pytest.fixture(scope="module")
-def uploaded(client: TestClient) -> Iterator[None]:
-    response = client.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
-    assert response.status_code == 204, response.text
-    yield
-    client.delete(f"/users/me/files/{NAME}")
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,16 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from distributed import Future, KilledWorker
 
-from ..catalog import Collection
 from ..engine import Engine
 from ..errors import NoData, OnDemandError
-from ..evaluate import CompiledGraph
-from ..grid import graph_bounds
 from ..jobs import JobRecord
+from ..layer import acquisition_times
 from ..processes.zonal import TABLE
-from ..read import group_by_day
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
@@ -110,7 +106,7 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
         return "finished"
     spec = batch_spec(output)
     window = ctx.engine.output_window(compiled, spec)
-    dates = result_dates(compiled)
+    dates = acquisition_times(compiled)
     times = dates if compiled.result_type.has_time else None
     if times is not None and not times:
         raise NoData("The job selects no data: no item matches its bounding box and dates")
@@ -201,18 +197,6 @@ def _check(job: JobRecord, run_id: str, percent: int, ctx: RunContext) -> None:
         raise _Stopped("stopped")
     if not ctx.store.progress(job.job_id, run_id, percent):
         raise _Stopped("canceled")
-
-
-def result_dates(compiled: CompiledGraph) -> tuple[datetime, ...]:
-    """The acquisition days the graph selects over its extent, ascending."""
-    labels: set[datetime] = set()
-    for load in compiled.loads:
-        collection = load.view.collection
-        assert isinstance(collection, Collection)
-        bounds = graph_bounds(compiled, collection.crs)
-        items = collection.search(bounds, collection.crs, load.view.start, load.view.end)
-        labels.update(a.time for a in group_by_day(items))
-    return tuple(sorted(labels))
 
 
 def _graph_json(doc: Any) -> str:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ArgumentInvalid, ProcessUnsupported
+from ..graph import thaw
 from .types import Check, ValueType
 
 Implementation = Callable[[Mapping[str, Any], Any], Any]
@@ -41,11 +42,11 @@ class Parameter:
         out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
-            "schema": _plain(self.schema),
+            "schema": thaw(self.schema),
         }
         if not self.required:
             out["optional"] = True
-            out["default"] = _plain(self.default)
+            out["default"] = thaw(self.default)
         return out
 
 
@@ -106,11 +107,12 @@ class Process:
         for p in self.parameters:
             entry: dict[str, Any] = {"description": p.description, "required": p.required}
             if not p.required:
-                entry["default"] = _plain(p.default)
+                entry["default"] = thaw(p.default)
             args[p.name] = entry
         for old, new in self.legacy.items():
-            args.setdefault(old, {"description": f"The draft's name for `{new}`.",
-                                  "required": False})
+            args.setdefault(
+                old, {"description": f"The draft's name for `{new}`.", "required": False}
+            )
         for old, text in self.draft_args.items():
             args.setdefault(old, {"description": text, "required": False})
         return {
@@ -121,7 +123,7 @@ class Process:
             "categories": list(self.categories),
             "args": args,
             "parameters": [p.describe() for p in self.parameters],
-            "returns": _plain(self.returns),
+            "returns": thaw(self.returns),
         }
 
 
@@ -184,12 +186,3 @@ class Registry:
     def list_processes(self) -> list[dict[str, Any]]:
         """``GET /processes``: every process description, sorted by id."""
         return [p.describe() for p in self]
-
-
-def _plain(value: Any) -> Any:
-    """Copy mappings and sequences into plain JSON dicts and lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
