@@ -91,6 +91,7 @@ class Engine:
             resolution=spec.resolution,
             width=spec.width,
             height=spec.height,
+            resampling=spec.resampling,
         )
 
     def execute(

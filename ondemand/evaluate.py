@@ -244,7 +244,7 @@ class EvaluationContext:
         assert isinstance(collection, Collection)
         key = None
         if self._cache is not None and window.pixels <= CACHE_MAX_PIXELS:
-            key = read_key(view, names, acquisitions, window, self._reader.resampling)
+            key = read_key(view, names, acquisitions, window)
             cached = _cached_cube(self._cache, key)
             if cached is not None:
                 return cached
@@ -392,7 +392,8 @@ def _digest(*parts: str) -> str:
 
 def _grid_text(window: Window) -> str:
     """The window's grid (not its time selection) as text."""
-    return f"{window.crs.to_string()}|{window.bounds!r}|{window.width}x{window.height}"
+    size = f"{window.width}x{window.height}"
+    return f"{window.crs.to_string()}|{window.bounds!r}|{size}|{window.resampling}"
 
 
 def read_key(
@@ -400,13 +401,12 @@ def read_key(
     names: Sequence[str],
     acquisitions: Sequence[Acquisition],
     window: Window,
-    resampling: str,
 ) -> str:
     """Cache key of one read: collection, bands, items (with identity), grid, bbox mask."""
     items = [f"{a.time.isoformat()}:{i.id}@{i.identity}" for a in acquisitions for i in a.items]
     bbox = "" if view.bbox is None else f"{view.bbox[0]!r}|{view.bbox[1].to_string()}"
     return _digest(
-        "read-v1", view.collection.id, ",".join(names), _grid_text(window), bbox, resampling, *items
+        "read-v1", view.collection.id, ",".join(names), _grid_text(window), bbox, *items
     )
 
 

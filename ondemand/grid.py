@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import cast
 
 from affine import Affine
 from rasterio.crs import CRS
@@ -11,7 +13,7 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 from .catalog import Collection
 from .errors import ArgumentInvalid, OutOfBounds
 from .evaluate import CompiledGraph
-from .window import Bounds, Window, parse_crs
+from .window import Bounds, Resampling, Window, parse_crs
 
 SNAP_EPSILON = 1e-6
 """Fraction of a pixel treated as float noise when snapping bounds to a grid."""
@@ -105,6 +107,26 @@ def default_window(
     resolution: tuple[float, float] | None = None,
     width: int | None = None,
     height: int | None = None,
+    resampling: str | None = None,
+) -> Window:
+    """The graph's bbox on the native grid of its first collection, or as the options ask.
+
+    See :func:`_default_grid`; ``resampling`` (default nearest) is how source pixels
+    meet the grid when it is not theirs.
+    """
+    window = _default_grid(compiled, crs=crs, resolution=resolution, width=width, height=height)
+    if resampling is None:
+        return window
+    return replace(window, resampling=cast(Resampling, resampling))
+
+
+def _default_grid(
+    compiled: CompiledGraph,
+    *,
+    crs: str | None,
+    resolution: tuple[float, float] | None,
+    width: int | None,
+    height: int | None,
 ) -> Window:
     """The graph's bbox on the native grid of its first collection, or as the options ask.
 

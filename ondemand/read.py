@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import numpy as np
 import rasterio
@@ -31,9 +30,6 @@ from .cube import Cube
 from .errors import OutOfBounds
 from .window import Window
 
-Resampling = Literal["nearest", "bilinear", "cubic", "average", "mode"]
-DEFAULT_RESAMPLING: Resampling = "nearest"
-"""Bands meet on the window's grid by nearest neighbour: at native resolution no pixel moves."""
 MAX_SOURCE_SPAN = 2**30
 """Widest window, in pixels of a source asset, that one read may span (GDAL counts in int32)."""
 
@@ -81,10 +77,9 @@ class DatasetPool:
 class RasterReader:
     """Reads bands of collection items onto windows; one per server, shared by all requests."""
 
-    def __init__(self, threads: int = 4, resampling: Resampling = DEFAULT_RESAMPLING) -> None:
+    def __init__(self, threads: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="read")
         self._datasets = DatasetPool()
-        self.resampling = resampling
 
     def close(self) -> None:
         """Stop the read threads."""
@@ -164,7 +159,7 @@ class RasterReader:
                     height=window.height,
                     indexes=1,
                     nodata=nodata,
-                    resampling_method=self.resampling,
+                    resampling_method=window.resampling,
                 )
             else:
                 image = rio_reader.part(
@@ -176,8 +171,8 @@ class RasterReader:
                     bounds_crs=window.crs,
                     indexes=1,
                     nodata=nodata,
-                    resampling_method=self.resampling,
-                    reproject_method=self.resampling,
+                    resampling_method=window.resampling,
+                    reproject_method=window.resampling,
                 )
         array = image.array[0]
         raw = np.ma.getdata(array)

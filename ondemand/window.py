@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Literal, get_args
 
 from affine import Affine
 from rasterio.crs import CRS
@@ -41,12 +42,19 @@ def _ogc_crs_to_user_input(uri: str) -> str:
     return f"{auth}:{code}"
 
 
+Resampling = Literal["nearest", "bilinear", "cubic", "average", "mode"]
+"""How source pixels meet a window's grid when it differs from theirs (default: nearest)."""
+RESAMPLING_METHODS: tuple[Resampling, ...] = get_args(Resampling)
+
+
 @dataclass(frozen=True)
 class Window:
     """A target grid (CRS, bounds, width, height) and an optional time selection.
 
     ``times`` restricts evaluation to those acquisition datetimes (exact labels of
-    the cube's time axis); ``None`` keeps every date the graph selects.
+    the cube's time axis); ``None`` keeps every date the graph selects. ``resampling``
+    is how source pixels meet this grid (nearest by default: at the native grid no
+    pixel moves).
     """
 
     crs: CRS
@@ -54,8 +62,12 @@ class Window:
     width: int
     height: int
     times: tuple[datetime, ...] | None = None
+    resampling: Resampling = "nearest"
 
     def __post_init__(self) -> None:
+        if self.resampling not in RESAMPLING_METHODS:
+            choices = ", ".join(RESAMPLING_METHODS)
+            raise ArgumentInvalid(f"Unknown resampling {self.resampling!r}; use one of {choices}")
         left, bottom, right, top = self.bounds
         if self.width < 1 or self.height < 1:
             raise ArgumentInvalid(f"Window size must be positive, got {self.width}x{self.height}")
@@ -85,4 +97,6 @@ class Window:
         """A stable text form for cache keys."""
         times = ",".join(t.isoformat() for t in self.times) if self.times is not None else "*"
         bounds = ",".join(repr(float(v)) for v in self.bounds)
-        return f"{self.crs.to_string()}|{bounds}|{self.width}x{self.height}|{times}"
+        return (
+            f"{self.crs.to_string()}|{bounds}|{self.width}x{self.height}|{times}|{self.resampling}"
+        )

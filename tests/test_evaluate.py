@@ -196,3 +196,32 @@ def test_pixel_budget_counts_dates_and_bands(shared_data: Path) -> None:
     with pytest.raises(PixelLimitExceeded, match="batch"):
         small.evaluate(compiled, window)
     small.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "differs_from_nearest"), [("bilinear", True), ("average", False)]
+)
+def test_resampling_of_a_coarser_band_is_gdals(
+    engine: Engine, method: str, differs_from_nearest: bool
+) -> None:
+    from rasterio.enums import Resampling
+
+    compiled = engine.compile(
+        {
+            "process_id": "filter_bands",
+            "args": {"imagery": {"product_id": "s2-l1c-18svg"}, "bands": "B8A"},
+        }
+    )
+    window = default_window(compiled, resampling=method)
+    assert (window.width, window.height, window.resampling) == (1024, 1024, method)
+    cube = engine.evaluate(compiled, window)
+    item = engine.catalog.get("s2-l1c-18svg").items[0]
+    with rasterio.open(item.assets["B8A"].href) as src:
+        expected = src.read(1, out_shape=(1024, 1024), resampling=Resampling[method])
+    valid = ~np.ma.getmaskarray(cube.data)[0, 0]
+    assert valid.mean() > 0.9
+    np.testing.assert_array_equal(cube.data[0, 0].data[valid], expected[valid].astype(np.float32))
+    nearest = engine.evaluate(compiled, default_window(compiled))
+    # upsampling by 2: average keeps each source value, bilinear interpolates
+    same = np.array_equal(nearest.data[0, 0].data[valid], cube.data[0, 0].data[valid])
+    assert same is not differs_from_nearest

@@ -236,3 +236,11 @@ def test_malformed_json_is_400(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert set(response.json()) == {"code", "message"}
+
+
+def test_unknown_resampling_is_400_listing_the_choices(client: TestClient) -> None:
+    body = copy.deepcopy(first_execute_example())
+    body["output"] = {"format": "GTiff", "resampling": "lanczos"}
+    response = client.post("/jobs/execute", json=body)
+    assert response.status_code == 400
+    assert "bilinear" in response.json()["message"] and "nearest" in response.json()["message"]

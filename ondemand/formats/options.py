@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import OutputFormatUnsupported, OutputOptionInvalid, OutputOptionUnsupported
+from ..window import RESAMPLING_METHODS
 from .colormaps import colormap_names
 
 Format = Literal["GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"]
@@ -227,10 +228,10 @@ def _crs(name: str, value: Any) -> str | int:
     raise _invalid(name, value, "a CRS text such as 'EPSG:4326' or an EPSG number")
 
 
-def _text(name: str, value: Any) -> str:
-    if isinstance(value, str) and value.strip():
+def _resampling(name: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() in RESAMPLING_METHODS:
         return value.strip().lower()
-    raise _invalid(name, value, "a resampling method name such as 'nearest' or 'bilinear'")
+    raise _invalid(name, value, f"one of {', '.join(RESAMPLING_METHODS)}")
 
 
 @dataclass(frozen=True)
@@ -328,8 +329,9 @@ OPTIONS: dict[str, _Option] = {
     ),
     "resampling": _Option(
         _GRID,
-        _text,
-        "Resampling method when the grid changes, e.g. nearest, bilinear. Default: nearest.",
+        _resampling,
+        "Resampling when the output grid is not the data's: nearest (default), bilinear, "
+        "cubic, average or mode.",
     ),
 }
 
