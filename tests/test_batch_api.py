@@ -221,7 +221,9 @@ def test_concurrent_jobs_respect_the_limit(app_client: TestClient) -> None:
         assert app_client.post(f"/jobs/{job_id}/batch").status_code == 204
     most = 0
     while True:
-        statuses = [app_client.get(f"/jobs/{j}").json()["status"] for j in ids]
+        # one query, one consistent snapshot (per-job GETs could straddle a hand-over)
+        listed = {j["job_id"]: j["status"] for j in app_client.get("/jobs").json()}
+        statuses = [listed[j] for j in ids]
         most = max(most, statuses.count("running"))
         if all(s not in ("queued", "running") for s in statuses):
             break
