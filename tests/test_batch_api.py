@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -260,7 +261,10 @@ def test_chunk_failure_fails_the_job_with_its_error(
     assert job["status"] == "error"
     message = job["error"]["message"]
     assert message.startswith("Chunk ") and " failed: " in message
-    assert "columns 256-319" in message or "columns 192-255" in message  # east half: item b
+    # the failing chunk is one of item b's (the east half, from column 192 on); which one
+    # finishes first depends on the workers
+    first_column = int(re.search(r"columns (\d+)-\d+", message).group(1))  # type: ignore[union-attr]
+    assert first_column >= 192
     assert "B08.tif" in message
 
 
