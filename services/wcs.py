@@ -80,7 +80,8 @@ async def wcs(request: Request) -> Response:
     kvp = Kvp.of(request.query_params)
     version = _hint(kvp)
     try:
-        published = service_layer(request, request.path_params["service_id"])
+        service_id = request.path_params["service_id"]
+        published = await run_blocking(request, service_layer, request, service_id)
         default = VERSIONS.get(str(published.service.args.get("VERSION", "2.0.1")), "2.0.1")
         version = _negotiate(kvp, default)
         operation = _operation(kvp)
