@@ -25,9 +25,8 @@ from typing import TypeVar
 
 import diskcache
 
-from .catalog import Collection
 from .graph import node_hash
-from .grid import graph_bounds
+from .grid import graph_items
 from .layer import Layer
 from .window import Window
 
@@ -86,11 +85,7 @@ def layer_fingerprint(layer: Layer) -> str:
 def _fingerprint(layer: Layer) -> str:
     compiled = layer.compiled
     parts = [node_hash(compiled.graph, compiled.graph.result)]
-    for load in compiled.loads:
-        collection = load.view.collection
-        assert isinstance(collection, Collection)
-        bounds = graph_bounds(compiled, collection.crs)
-        items = collection.search(bounds, collection.crs, load.view.start, load.view.end)
+    for collection, items in graph_items(compiled):
         parts.extend(f"{collection.id}/{item.id}@{item.identity}" for item in items)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -10,7 +10,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import calculate_default_transform, transform_bounds
 
-from .catalog import Collection
+from .catalog import Collection, Item
 from .errors import ArgumentInvalid, OutOfBounds
 from .evaluate import CompiledGraph
 from .window import Bounds, Resampling, Window, parse_crs
@@ -98,6 +98,19 @@ def graph_bounds(compiled: CompiledGraph, crs: CRS) -> Bounds:
         max(p[2] for p in parts),
         max(p[3] for p in parts),
     )
+
+
+def graph_items(compiled: CompiledGraph) -> list[tuple[Collection, list[Item]]]:
+    """Per read of the graph, its collection and the items it can touch over the whole extent."""
+    out = []
+    for load in compiled.loads:
+        collection = load.view.collection
+        assert isinstance(collection, Collection)
+        bounds = graph_bounds(compiled, collection.crs)
+        out.append(
+            (collection, collection.search(bounds, collection.crs, load.view.start, load.view.end))
+        )
+    return out
 
 
 def default_window(

@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
-from .catalog import Collection
 from .errors import ArgumentInvalid, NoData
 from .evaluate import CompiledGraph
-from .grid import default_window, graph_bounds
+from .grid import default_window, graph_items
 from .read import group_by_day
 from .window import Bounds
 
@@ -110,13 +109,7 @@ def make_layer(layer_id: str, title: str, compiled: CompiledGraph) -> Layer:
 
 def acquisition_times(compiled: CompiledGraph) -> tuple[datetime, ...]:
     """The acquisition days the graph's reads select over its extent, as time labels."""
-    labels: set[datetime] = set()
-    for load in compiled.loads:
-        collection = load.view.collection
-        assert isinstance(collection, Collection)
-        bounds = graph_bounds(compiled, collection.crs)
-        items = collection.search(bounds, collection.crs, load.view.start, load.view.end)
-        labels.update(a.time for a in group_by_day(items))
+    labels = {a.time for _, items in graph_items(compiled) for a in group_by_day(items)}
     return tuple(sorted(labels))
 
 
