@@ -28,7 +28,7 @@ from affine import Affine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import running_server  # noqa: E402
-from tests.cogs import make_collection  # noqa: E402
+from tests.support.cogs import make_collection  # noqa: E402
 
 GRAPH: dict[str, Any] = {
     "process_id": "min_time",

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import p50, running_server, timed  # noqa: E402
 from ondemand.catalog import Catalog  # noqa: E402
 from ondemand.demo import ensure_demo_catalog  # noqa: E402
-from tests.seed import first_execute_example  # noqa: E402
+from tests.support.seed import first_execute_example  # noqa: E402
 
 BOUNDS = (652000.0, 5161000.0, 672000.0, 5181000.0)
 START, END = datetime(2017, 1, 1, tzinfo=UTC), datetime(2017, 1, 31, 23, 59, 59, tzinfo=UTC)

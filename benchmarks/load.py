@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import rss_bytes, running_server  # noqa: E402
 from ondemand.demo import ensure_demo_catalog  # noqa: E402
-from tests.seed import use_case_1_job  # noqa: E402
+from tests.support.seed import use_case_1_job  # noqa: E402
 
 AREA_WGS84 = (10.99, 46.59, 11.24, 46.76)
 """Where the seed job's bbox lies (lon/lat)."""

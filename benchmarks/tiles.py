@@ -50,7 +50,7 @@ from ondemand.engine import Engine  # noqa: E402
 from ondemand.layer import make_layer  # noqa: E402
 from ondemand.settings import Settings  # noqa: E402
 from ondemand.tiles import render_tile, tile_matrix_set  # noqa: E402
-from tests.seed import use_case_1_job  # noqa: E402
+from tests.support.seed import use_case_1_job  # noqa: E402
 
 WM = morecantile.tms.get("WebMercatorQuad")
 S2_29RKH = ROOT.parent / "shared" / "data" / "s2-l2a-29rkh"

@@ -13,6 +13,7 @@ from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from services import create_app
+from tests.support.polygons import NAME, POLYGON
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -49,8 +50,8 @@ def client(demo_data_dir: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def uploaded(client: TestClient) -> Iterator[None]:
-    """The polygon of ``tests.polygons`` in the local user's files, removed afterwards."""
-    from tests.polygons import NAME, POLYGON
+    """The polygon of ``tests.support.polygons`` in the local user's files, removed afterwards."""
+
 
     response = client.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
     assert response.status_code == 204, response.text
