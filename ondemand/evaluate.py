@@ -23,11 +23,13 @@ from .arrays import cube_from_bytes, cube_to_bytes
 from .catalog import Catalog, Collection, Item
 from .cube import Cube
 from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
-from .graph import Graph, node_hash, parse_graph, validate
+from .dialects import parse_graph
+from .graph import Graph, node_hash
 from .processes import REGISTRY
 from .processes.context import CollectionView
 from .processes.registry import Registry
 from .processes.types import ValueType
+from .processes.validate import validate_graph
 from .processes.walk import reachable, resolve_arguments, run_graph
 from .read import Acquisition, RasterReader, group_by_day
 from .userfiles import UserFiles
@@ -72,8 +74,8 @@ def compile_graph(
     registry: Registry = REGISTRY,
 ) -> CompiledGraph:
     """Parse, validate and plan a process graph (either dialect) against ``catalog``."""
-    graph = parse_graph(doc, max_nodes=max_nodes, max_depth=max_depth, registry=registry)
-    result_type = validate(graph, catalog, registry=registry)
+    graph = parse_graph(doc, registry, max_nodes=max_nodes, max_depth=max_depth)
+    result_type = validate_graph(graph, catalog, registry)
     return CompiledGraph(
         graph=graph,
         loads=plan_loads(graph, catalog, registry),

@@ -22,7 +22,8 @@ from ondemand.catalog import Catalog
 from ondemand.coverage import RangeType, coverage_of, window_for
 from ondemand.engine import Engine
 from ondemand.errors import OnDemandError
-from ondemand.graph import parse_graph
+from ondemand.processes import REGISTRY
+from ondemand.dialects import parse_graph
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
 from services import wcs as wcs_service
@@ -164,7 +165,7 @@ def engine(demo_catalog: Catalog) -> Iterator[Engine]:
 def _compile_or_documented_error(engine: Engine, doc: Any) -> None:
     """Parse (both entry points) and validate+plan: only OnDemandError may escape."""
     try:
-        parse_graph(doc, max_nodes=50, max_depth=16)
+        parse_graph(doc, REGISTRY, max_nodes=50, max_depth=16)
     except OnDemandError:
         pass
     try:

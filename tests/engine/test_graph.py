@@ -21,8 +21,10 @@ from ondemand.errors import (
     ProcessGraphMissing,
     ProcessUnsupported,
 )
-from ondemand.graph import ChildGraph, NodeRef, ParamRef, node_hash, parse_graph, validate
+from ondemand.dialects import parse_graph
+from ondemand.graph import ChildGraph, NodeRef, ParamRef, node_hash
 from ondemand.processes import REGISTRY, describe, list_processes
+from ondemand.processes.validate import validate_graph
 from tests.support.processes import CATALOG, S2
 
 # The draft's example (jobs.md "Retrieval of a GeoTIFF" and poc.md use case 1), with the
@@ -88,9 +90,9 @@ OPENEO_RENAMED = {  # other node ids, other order, floats, draft names in the fl
     ],
 )
 def test_draft_example_has_one_hash_in_every_dialect(doc: dict[str, Any]) -> None:
-    graph = parse_graph(doc)
-    validate(graph, CATALOG)
-    assert graph.hash() == parse_graph(OPENEO_FLAT).hash()
+    graph = parse_graph(doc, REGISTRY)
+    validate_graph(graph, CATALOG, REGISTRY)
+    assert graph.hash() == parse_graph(OPENEO_FLAT, REGISTRY).hash()
     result = graph.nodes[graph.result]
     assert result.process_id == "min_time"
     ndvi = graph.nodes[result.arguments["data"].node_id]
@@ -112,12 +114,12 @@ def test_draft_example_has_one_hash_in_every_dialect(doc: dict[str, Any]) -> Non
 def test_hash_changes_with_any_argument(path: tuple[str, str], value: Any) -> None:
     doc = copy.deepcopy(OPENEO_FLAT)
     doc[path[0]]["arguments"][path[1]] = value
-    assert parse_graph(doc).hash() != parse_graph(OPENEO_FLAT).hash()
+    assert parse_graph(doc, REGISTRY).hash() != parse_graph(OPENEO_FLAT, REGISTRY).hash()
 
 
 def test_node_hash_is_shared_by_equal_subgraphs_and_cached() -> None:
-    graph = parse_graph(DRAFT_GET_DATA)
-    flat = parse_graph(OPENEO_FLAT)
+    graph = parse_graph(DRAFT_GET_DATA, REGISTRY)
+    flat = parse_graph(OPENEO_FLAT, REGISTRY)
     assert "hashes" not in graph._memo
     nested_ndvi = graph.nodes[graph.result].arguments["data"].node_id
     assert node_hash(graph, nested_ndvi) == node_hash(flat, "ndvi")
@@ -135,12 +137,12 @@ def test_child_graph_is_parsed_with_parameters() -> None:
                 "arguments": {"data": {"from_parameter": "data"}}}}},
         }},
     }
-    graph = parse_graph(doc)
+    graph = parse_graph(doc, REGISTRY)
     reducer = graph.nodes["r"].arguments["reducer"]
     assert isinstance(reducer, ChildGraph)
     assert reducer.graph.nodes["m"].arguments["data"] == ParamRef("data")
     assert graph.nodes["r"].arguments["data"] == NodeRef("load")
-    validate(graph, CATALOG)
+    validate_graph(graph, CATALOG, REGISTRY)
 
 
 def _chain(depth: int) -> dict[str, Any]:
@@ -224,7 +226,7 @@ STRUCTURE_ERRORS = [
 @pytest.mark.parametrize(("doc", "error", "fragment"), STRUCTURE_ERRORS)
 def test_structure_errors(doc: Any, error: type[OnDemandError], fragment: str) -> None:
     with pytest.raises(error) as info:
-        parse_graph(doc)
+        parse_graph(doc, REGISTRY)
     assert type(info.value) is error
     assert fragment in info.value.message
 
@@ -295,9 +297,9 @@ VALIDATION_ERRORS = [
 
 @pytest.mark.parametrize(("doc", "error", "fragment"), VALIDATION_ERRORS)
 def test_validation_errors(doc: Any, error: type[OnDemandError], fragment: str) -> None:
-    graph = parse_graph(doc)
+    graph = parse_graph(doc, REGISTRY)
     with pytest.raises(error) as info:
-        validate(graph, CATALOG)
+        validate_graph(graph, CATALOG, REGISTRY)
     assert type(info.value) is error
     assert fragment in info.value.message
 
@@ -327,9 +329,9 @@ INJECTIONS = [
 
 @pytest.mark.parametrize(("expression", "fragment"), INJECTIONS)
 def test_band_math_rejects_unsafe_expressions(expression: str, fragment: str) -> None:
-    graph = parse_graph(_node("band_math", expression=expression))
+    graph = parse_graph(_node("band_math", expression=expression), REGISTRY)
     with pytest.raises(ArgumentInvalid) as info:
-        validate(graph, CATALOG)
+        validate_graph(graph, CATALOG, REGISTRY)
     assert "'x' (band_math): argument 'expression'" in info.value.message
     assert fragment in info.value.message
 
@@ -370,10 +372,10 @@ def test_register_returns_a_new_registry() -> None:
     with pytest.raises(ValueError, match="already registered"):
         REGISTRY.register(proc)
     graph = parse_graph({"a": {"process_id": "my_ndvi", "result": True,
-                               "arguments": {"data": 1}}}, registry=bigger)
+                               "arguments": {"data": 1}}}, bigger)
     assert graph.nodes["a"].process_id == "my_ndvi"
     with pytest.raises(ProcessUnsupported):
-        parse_graph({"a": {"process_id": "my_ndvi", "result": True, "arguments": {}}})
+        parse_graph({"a": {"process_id": "my_ndvi", "result": True, "arguments": {}}}, REGISTRY)
 
 
 @pytest.mark.parametrize(
@@ -389,12 +391,12 @@ def test_validate_against_the_real_catalog(
     catalog = Catalog.load([shared_data / "s2-l2a-29rkh" / "collection.json"])
     doc = {"process_id": "min_time", "args": {"imagery": {"process_id": "NDVI", "args": {
         "imagery": {"product_id": "s2-l2a-29rkh"}, **arguments}}}}
-    graph = parse_graph(doc)
+    graph = parse_graph(doc, REGISTRY)
     if error is None:
-        validate(graph, catalog)
+        validate_graph(graph, catalog, REGISTRY)
     else:
         with pytest.raises(error, match="argument 'red'"):
-            validate(graph, catalog)
+            validate_graph(graph, catalog, REGISTRY)
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,15 @@ import pytest
 
 from ondemand.cube import Cube
 from ondemand.errors import ArgumentInvalid, BandNotFound, OutOfBounds
-from ondemand.graph import parse_graph, validate
+from ondemand.dialects import parse_graph
 from ondemand.processes import REGISTRY, CollectionView, output_options, run_graph
+from ondemand.processes.validate import validate_graph
 from tests.support.processes import CATALOG, S2, TIMES, FakeContext, cube_of, s2_arrays
 
 
 def run(doc: dict[str, Any], ctx: FakeContext) -> Any:
-    graph = parse_graph(doc)
-    validate(graph, CATALOG)
+    graph = parse_graph(doc, REGISTRY)
+    validate_graph(graph, CATALOG, REGISTRY)
     return run_graph(graph, ctx, REGISTRY)
 
 
@@ -359,7 +360,7 @@ def test_save_result_passes_the_cube_and_records_options() -> None:
     cube = run(doc, FakeContext(arrays))
     assert isinstance(cube, Cube)
     assert_masked_equal(cube.data[:, 0], expected_ndvi(arrays))
-    assert output_options(parse_graph(doc)) == ("GTiff", {"compress": "deflate",
+    assert output_options(parse_graph(doc, REGISTRY)) == ("GTiff", {"compress": "deflate",
                                                           "tiles": [256, 256]})
 
 
