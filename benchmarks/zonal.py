@@ -1,7 +1,7 @@
 """Benchmark zonal statistics against rasterstats on the same input, in one run.
 
 Input: the real Landsat collection (19 scenes, red band B4) and the 71 NYC community
-districts in ``../shared/data/landsat8-ny-2018``. Ours: ``zonal_table`` (the engine
+districts in ``../shared/data/landsat8-ny-2018``. Ours: ``Engine.evaluate_table`` (the engine
 path of ``POST /jobs/execute`` and batch jobs: compile, per-item native reads under the
 polygons, mean per region and date). rasterstats: ``zonal_stats`` of the same polygons on
 every scene file with nodata 0 (the same work, without the table). Target: ratio <= 1.0.
@@ -25,10 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ROOT, p50, timed  # noqa: E402
 from ondemand.catalog import Catalog  # noqa: E402
-from ondemand.engine import Engine  # noqa: E402
+from ondemand.engine import CACHED, Engine  # noqa: E402
 from ondemand.settings import Settings  # noqa: E402
 from ondemand.userfiles import UserFiles  # noqa: E402
-from ondemand.zonal import zonal_table  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "landsat8-ny-2018"
 GRAPH = {"process_id": "zonal_statistics", "args": {
@@ -51,7 +50,7 @@ def main() -> None:
         engine = Engine(catalog, Settings(data_dir=Path(tmp)))
 
         def ours() -> None:
-            zonal_table(engine, engine.compile(GRAPH), files)
+            engine.evaluate_table(engine.compile(GRAPH), policy=CACHED, user_files=files)
 
         def theirs() -> None:
             _, _, wkb, _ = pyogrio.raw.read(DATA / "nycd.gpkg")

@@ -22,11 +22,11 @@ from rasterio.warp import transform_geom
 from .arrays import cube_from_bytes, cube_to_bytes
 from .catalog import Catalog, Collection, Item
 from .cube import Cube
-from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
 from .dialects import parse_graph
+from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
 from .graph import Graph, node_hash
 from .processes import REGISTRY
-from .processes.context import CollectionView
+from .processes.context import CollectionView, as_cube
 from .processes.registry import Registry
 from .processes.types import ValueType
 from .processes.validate import validate_graph
@@ -92,6 +92,9 @@ class _NeedsPixels(Exception):
 class _PlanningContext:
     """Records the loads processes ask for instead of reading."""
 
+    user_files = None
+    """Planning reads no file."""
+
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.loads: list[Load] = []
@@ -105,6 +108,12 @@ class _PlanningContext:
         """Record the read and stop this node."""
         self.loads.append(Load(view, tuple(view.band_names if bands is None else bands)))
         raise _NeedsPixels
+
+    def load_native(
+        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
+    ) -> Cube:
+        """Record the read of ``view`` and stop this node."""
+        return self.load(view, bands)
 
 
 _UNKNOWN = object()
@@ -354,8 +363,6 @@ def evaluate(
     ctx = EvaluationContext(compiled.catalog, window, reader, limits, user_files, cache)
     result = run_graph(compiled.graph, ctx, compiled.registry)
     if isinstance(result, CollectionView):
-        from .processes.context import as_cube
-
         result = as_cube(result, ctx)
     if key is not None and cache is not None and isinstance(result, Cube):
         cache.set(key, cube_to_bytes(result))

@@ -18,7 +18,7 @@ import numpy as np
 from rasterio.warp import transform as transform_points
 
 from .cube import Cube
-from .engine import Engine
+from .engine import CACHED, Engine
 from .errors import ArgumentInvalid, NoData, OutOfBounds
 from .layer import WGS84, Layer
 from .window import Bounds, Window
@@ -84,7 +84,7 @@ def pixel_series(engine: Engine, layer: Layer, lon: float, lat: float) -> PixelS
     window, x, y, column, row = pixel_window(layer, lon, lat)
     bands = layer.bands or ("band",)
     try:
-        result = engine.evaluate(layer.compiled, window, limited=False)
+        result = engine.evaluate(layer.compiled, window, policy=CACHED)
     except NoData:
         result = None
     if result is not None and not isinstance(result, Cube):

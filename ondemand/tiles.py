@@ -31,7 +31,7 @@ from morecantile import TileMatrixSet
 
 from .cache import LAYER_MEMO, TileCache, tile_key
 from .cube import Cube
-from .engine import Engine
+from .engine import CACHED, Engine
 from .errors import ArgumentInvalid, NoData, OutputFormatUnsupported, OutputOptionInvalid
 from .formats import OutputSpec, colormap_names, default_style, encode, render_image
 from .formats.options import BandRef
@@ -308,7 +308,7 @@ def _crs_uri(tms: TileMatrixSet) -> str:
 def evaluate_tile(engine: Engine, layer: Layer, window: Window) -> Cube | None:
     """The layer's result on ``window``; None where the graph finds no data."""
     try:
-        result = engine.evaluate(layer.compiled, window, limited=False)
+        result = engine.evaluate(layer.compiled, window, policy=CACHED)
     except NoData:
         return None
     if not isinstance(result, Cube):

@@ -17,14 +17,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ondemand.batch.layout import batch_spec
 from ondemand.batch.results import run_dir
+from ondemand.batch.run import check_output
 from ondemand.batch.runner import BatchRunner
 from ondemand.batch.store import BatchStore
-from ondemand.batch.tables import table_spec
 from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid, ResourceNotFound
 from ondemand.jobs import JobRecord, check_mode_change
-from ondemand.processes.zonal import TABLE
 
 from .body import read_json
 from .state import AppState, run_blocking, state_of
@@ -65,16 +63,7 @@ async def _batch_output(request: Request, job: JobRecord) -> dict[str, Any] | No
 def _validate(state: AppState, job: JobRecord, output: Mapping[str, Any] | None) -> None:
     """Refuse up front what the run would fail on: the graph, the options, the grid."""
     chosen = output if output is not None else job.output
-    compiled = state.engine.compile(job.process_graph)
-    if compiled.result_type.kind == TABLE:
-        table_spec(chosen)
-        return
-    if compiled.result_type.kind not in ("raster-cube", "any"):
-        raise ArgumentInvalid(
-            f"The process graph returns {compiled.result_type.kind}, neither a raster nor a "
-            "table; batch jobs store rasters and zonal statistics tables"
-        )
-    state.engine.output_window(compiled, batch_spec(chosen))
+    check_output(state.engine, state.engine.compile(job.process_graph), chosen)
 
 
 async def _queue(request: Request) -> None:

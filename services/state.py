@@ -34,6 +34,8 @@ class AppState:
     settings: Settings
     catalog: Catalog
     engine: Engine
+    tiles: TileCache
+    """Encoded tiles and, through the engine, intermediates of map tiles."""
     jobs: JobStore
     tokens: TokenStore
     auth: Authenticator | None
@@ -43,7 +45,6 @@ class AppState:
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
     gate: EvaluationGate = field(init=False)
-    tiles: TileCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
@@ -53,10 +54,6 @@ class AppState:
             queue=self.settings.max_queued,
             per_client=self.settings.max_concurrent_per_user,
         )
-        self.tiles = TileCache(
-            self.settings.data_dir / "cache" / "tiles", self.settings.cache_bytes
-        )
-        self.engine.use_cache(self.tiles)
 
     def close(self) -> None:
         """Release threads and files."""
@@ -74,10 +71,12 @@ def build_state(settings: Settings) -> AppState:
     auth = None
     if settings.users_file is not None:
         auth = Authenticator(AccountFile(settings.users_file), tokens)
+    tiles = TileCache(settings.data_dir / "cache" / "tiles", settings.cache_bytes)
     state = AppState(
         settings=settings,
         catalog=catalog,
-        engine=Engine(catalog, settings),
+        engine=Engine(catalog, settings, cache=tiles),
+        tiles=tiles,
         jobs=JobStore(settings.data_dir / "jobs.sqlite"),
         tokens=tokens,
         auth=auth,

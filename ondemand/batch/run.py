@@ -13,24 +13,25 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from distributed import Future, KilledWorker
 
-from ..engine import Engine
+from ..engine import Engine, ResultKind
 from ..errors import NoData, OnDemandError
+from ..evaluate import CompiledGraph
 from ..jobs import JobRecord
 from ..layer import acquisition_times
-from ..processes.zonal import TABLE
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
 from .layout import batch_spec
 from .results import RASTER_NAME, raster_file, run_dir, stac_item, write_item
 from .store import BatchStore
-from .tables import run_table
+from .tables import run_table, table_spec
 from .worker import ChunkResult, ChunkTask, EngineSpec, evaluate_chunk
 
 log = logging.getLogger("ondemand.batch")
@@ -69,6 +70,20 @@ class _ChunkFailed(Exception):
     """A chunk failed (its own error, or its workers died repeatedly); the message says which."""
 
 
+def check_output(
+    engine: Engine, compiled: CompiledGraph, output: Mapping[str, Any] | None
+) -> None:
+    """Refuse before queueing what a run would fail on: the result, its options, its grid.
+
+    A table result is stored in a table format (GPKG by default); a raster result as a
+    COG on the graph's output window.
+    """
+    if engine.result_kind(compiled) is ResultKind.TABLE:
+        table_spec(output)
+    else:
+        engine.output_window(compiled, batch_spec(output))
+
+
 def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
     """Run a claimed job to the end and record the outcome in the store."""
     assert job.run_id is not None
@@ -98,7 +113,7 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     """Plan, evaluate, assemble and record; raises on failure or when stopped."""
     output = job.batch_output if job.batch_output is not None else job.output
     compiled = ctx.engine.compile(job.process_graph)
-    if compiled.result_type.kind == TABLE:
+    if ctx.engine.result_kind(compiled) is ResultKind.TABLE:
         _check(job, run_id, 0, ctx)
         table = run_table(job, compiled, output, directory, ctx.engine, ctx.data_dir)
         if not ctx.store.finish(job.job_id, run_id, [table]):

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..engine import Engine
+from ..engine import CACHED, Engine
 from ..errors import OutputOptionInvalid
 from ..evaluate import CompiledGraph
 from ..formats import OutputSpec, parse_output
@@ -22,7 +22,6 @@ from ..formats.options import TABLE_FORMATS
 from ..formats.tables import encode_table
 from ..jobs import JobRecord
 from ..userfiles import UserFiles
-from ..zonal import zonal_table
 from .results import ResultFile
 
 DEFAULT_TABLE_OUTPUT = {"format": "GPKG"}
@@ -51,7 +50,8 @@ def run_table(
     spec = table_spec(output)
     # regions are read, never written, from the owner's files: no size limits apply
     files = UserFiles.of(data_dir, job.user_id, max_file_bytes=sys.maxsize, quota_bytes=sys.maxsize)
-    encoded = encode_table(zonal_table(engine, compiled, files), spec)
+    table = engine.evaluate_table(compiled, policy=CACHED, user_files=files)
+    encoded = encode_table(table, spec)
     directory.mkdir(parents=True, exist_ok=True)
     name = f"result{Path(encoded.filename).suffix}"
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".partial-")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..catalog import Catalog
 from ..cube import Cube
-from ..engine import Engine
+from ..engine import CACHED, Engine
 from ..errors import ArgumentInvalid, NoData
 from ..evaluate import CompiledGraph
 from ..formats import OutputSpec, check_encodable
@@ -76,7 +76,7 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
     engine = worker_engine(task.engine)
     compiled = _compiled(task.engine, task.graph_json)
     try:
-        result: Any = engine.evaluate(compiled, task.window, limited=False)
+        result: Any = engine.evaluate(compiled, task.window, policy=CACHED)
     except NoData:
         bands = compiled.result_type.bands or ()
         return ChunkResult(None, None, tuple(bands), "")

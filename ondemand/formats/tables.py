@@ -22,7 +22,8 @@ import numpy as np
 import pyogrio.raw
 import shapely
 
-from ..regions import WGS84, reproject
+from ..errors import OutputFormatUnsupported
+from ..geometry import WGS84, reproject
 from ..table import Table
 from .encode import Encoded
 from .options import TABLE_FORMATS, OutputSpec
@@ -41,8 +42,6 @@ def encode_table(table: Table, spec: OutputSpec, *, stem: str = "result") -> Enc
     """Encode ``table`` in ``spec.format`` (one of :data:`TABLE_FORMATS`)."""
     fmt = str(spec.format)
     if fmt not in TABLE_FORMATS:
-        from ..errors import OutputFormatUnsupported
-
         raise OutputFormatUnsupported(
             f"Output format {fmt} cannot hold a table; use one of {', '.join(TABLE_FORMATS)}"
         )

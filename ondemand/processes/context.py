@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from rasterio.crs import CRS
@@ -21,6 +21,10 @@ from ..cube import Cube
 from ..errors import ArgumentInvalid, BandNotFound, OutOfBounds
 from ..window import Bounds, Window
 from .types import CatalogLike, CollectionLike
+
+if TYPE_CHECKING:
+    from ..catalog import Item
+    from ..userfiles import UserFiles
 
 
 class EvalContext(Protocol):
@@ -43,6 +47,19 @@ class EvalContext(Protocol):
         masked, one time step per date of the view that has data, bands in the
         order asked. ``view.masks`` are not applied by the loader (``as_cube`` does).
         """
+
+    def load_native(
+        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
+    ) -> Cube:
+        """Read ``bands`` of the one ``item`` on ``window``, a window on the item's own grid.
+
+        Like :meth:`load` without resampling, with one time step (the item's datetime);
+        zonal statistics read native pixels this way.
+        """
+
+    @property
+    def user_files(self) -> UserFiles | None:
+        """The calling user's files (``None`` where there is no user); regions come from them."""
 
 
 @dataclass(frozen=True, eq=False)

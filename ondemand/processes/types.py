@@ -61,6 +61,8 @@ NUMBER = "number"
 INTEGER = "integer"
 PROCESS_GRAPH = "process-graph"
 ANY = "any"
+TABLE = "table"
+"""A table of rows (``zonal_statistics``), encoded as GPKG, GeoJSON, CSV or JSON."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +71,7 @@ class ValueType:
 
     ``kind`` is ``raster-cube``, ``array`` (the labelled values a reducer gets),
     ``number``, ``integer``, ``boolean``, ``string``, ``null``, ``object``,
-    ``process-graph`` or ``any``. For cubes and arrays ``bands`` lists the band
+    ``process-graph``, ``table`` or ``any``. For cubes and arrays ``bands`` lists the band
     labels when known and ``collection`` is set while the value is still a lazy
     view of that collection (bands resolve through it, masks by class can read it).
     For arrays ``dimension`` names the dimension being reduced.
@@ -168,10 +170,6 @@ class Check:
         if isinstance(value, ValueType):
             return value
         return ValueType(kind_of(value))
-
-    def is_literal(self, name: str) -> bool:
-        """Whether the argument is a literal (not computed by another node)."""
-        return not isinstance(self.args.get(name), ValueType)
 
     def literal(self, name: str) -> Any:
         """The literal value of an argument; computed inputs are ArgumentInvalid here."""

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from ondemand.catalog import Catalog
 from ondemand.coverage import RangeType, coverage_of, window_for
+from ondemand.dialects import parse_graph
 from ondemand.engine import Engine
 from ondemand.errors import OnDemandError
-from ondemand.processes import REGISTRY
-from ondemand.dialects import parse_graph
 from ondemand.layer import Layer, make_layer
+from ondemand.processes import REGISTRY
 from ondemand.settings import Settings
 from services import wcs as wcs_service
 from services.ogc import Kvp, OWSException

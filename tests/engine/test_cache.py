@@ -111,8 +111,9 @@ def test_changed_data_changes_key_and_serves_new_pixels(
     assert render_tile(eng, reloaded, tms, 2, 1, 1, "tif", cache=cache).cached
     eng.close()
     asset = copy / name / f"{name}_20170114" / "B8A.tif"
-    stat = asset.stat()
-    os.utime(asset, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    # newer than every file of the item (they were written over a few seconds)
+    newest = max(p.stat().st_mtime_ns for p in asset.parent.iterdir())
+    os.utime(asset, ns=(asset.stat().st_atime_ns, newest + 10**9))
     eng, after = _layer_of(copy, tmp_path)
     second = render_tile(eng, after, tms, 2, 1, 1, "tif", cache=cache)
     eng.close()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ondemand.catalog import Catalog
+from ondemand.dialects import parse_graph
 from ondemand.errors import (
     ArgumentInvalid,
     ArgumentMissing,
@@ -21,7 +22,6 @@ from ondemand.errors import (
     ProcessGraphMissing,
     ProcessUnsupported,
 )
-from ondemand.dialects import parse_graph
 from ondemand.graph import ChildGraph, NodeRef, ParamRef, node_hash
 from ondemand.processes import REGISTRY, describe, list_processes
 from ondemand.processes.validate import validate_graph

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from ondemand.catalog import Catalog
 from ondemand.cube import Cube
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.errors import OutOfBounds
 from ondemand.grid import default_window
 from ondemand.layer import Layer, make_layer
@@ -67,7 +67,7 @@ def min_service(client: TestClient) -> str:
 def full_series(engine: Engine) -> Cube:
     """The series job evaluated on its whole native extent (1000 x 1000 px, 3 dates)."""
     compiled = engine.compile(series_graph())
-    cube = engine.evaluate(compiled, default_window(compiled), limited=False)
+    cube = engine.evaluate(compiled, default_window(compiled), policy=CACHED)
     assert isinstance(cube, Cube)
     return cube
 
@@ -75,7 +75,7 @@ def full_series(engine: Engine) -> Cube:
 @pytest.fixture(scope="module")
 def full_min(engine: Engine) -> Cube:
     compiled = engine.compile(min_graph())
-    cube = engine.evaluate(compiled, default_window(compiled), limited=False)
+    cube = engine.evaluate(compiled, default_window(compiled), policy=CACHED)
     assert isinstance(cube, Cube)
     return cube
 
@@ -126,7 +126,7 @@ def test_series_equals_the_engine_on_the_one_pixel_window(
     left, top = 652000 + (x - 652000) // 20 * 20, 5181000 - (5181000 - y) // 20 * 20
     compiled = engine.compile(series_graph())
     window = Window(compiled.collections[0].crs, (left, top - 20, left + 20, top), 1, 1)
-    cube = engine.evaluate(compiled, window, limited=False)
+    cube = engine.evaluate(compiled, window, policy=CACHED)
     assert isinstance(cube, Cube) and cube.times is not None
     # A date without an item over this pixel is absent from the cube: no data (None).
     by_date = {

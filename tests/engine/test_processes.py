@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ondemand.cube import Cube
-from ondemand.errors import ArgumentInvalid, BandNotFound, OutOfBounds
 from ondemand.dialects import parse_graph
+from ondemand.errors import ArgumentInvalid, BandNotFound, OutOfBounds
 from ondemand.processes import REGISTRY, CollectionView, output_options, run_graph
 from ondemand.processes.validate import validate_graph
 from tests.support.processes import CATALOG, S2, TIMES, FakeContext, cube_of, s2_arrays

@@ -17,7 +17,7 @@ from rasterio.warp import transform
 from rasterio.windows import from_bounds
 
 from ondemand.catalog import Catalog
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.errors import (
     ArgumentInvalid,
     OutputFormatUnsupported,
@@ -195,7 +195,7 @@ def test_tif_tile_equals_evaluation(engine: Engine, min_ndvi: Layer, tms_id: str
     if z == 0:
         t = morecantile.Tile(0, 0, 0)
     result = render_tile(engine, min_ndvi, tms, z, t.x, t.y, "tif")
-    expected = engine.evaluate(min_ndvi.compiled, tile_window(tms, z, t.x, t.y), limited=False)
+    expected = engine.evaluate(min_ndvi.compiled, tile_window(tms, z, t.x, t.y), policy=CACHED)
     got = read_tif(result.content)
     assert got.shape == (1, 256, 256)
     np.testing.assert_array_equal(got.mask, np.ma.getmaskarray(expected.data[0]))
@@ -210,7 +210,7 @@ def test_png_alpha_is_nodata_mask_and_colors_rdylgn(engine: Engine, min_ndvi: La
     (lon,), (lat,) = transform(min_ndvi.native_crs, "EPSG:4326", [left + 50], [top - 50])
     t = tms.tile(lon, lat, 12)  # holds the layer's north-west corner: partly outside
     result = render_tile(engine, min_ndvi, tms, 12, t.x, t.y, "png")
-    cube = engine.evaluate(min_ndvi.compiled, tile_window(tms, 12, t.x, t.y), limited=False)
+    cube = engine.evaluate(min_ndvi.compiled, tile_window(tms, 12, t.x, t.y), policy=CACHED)
     mask = np.ma.getmaskarray(cube.data[0, 0])
     rgba = read_png(result.content)
     assert mask.any() and not mask.all()
@@ -241,7 +241,7 @@ def test_explicit_style_overrides_default(
     styled = render_tile(engine, min_ndvi, tms, 2, 1, 1, "png", None, colormap, rescale)
     default = render_tile(engine, min_ndvi, tms, 2, 1, 1, "png")
     assert styled.etag != default.etag
-    cube = engine.evaluate(min_ndvi.compiled, tile_window(tms, 2, 1, 1), limited=False)
+    cube = engine.evaluate(min_ndvi.compiled, tile_window(tms, 2, 1, 1), policy=CACHED)
     values = cube.data[0, 0]
     low, high = (float(v) for v in (rescale if isinstance(rescale, str) else rescale[0]).split(","))
     index = np.rint(np.clip((values.filled(0) - low) * 255 / (high - low), 0, 255)).astype(int)
@@ -361,7 +361,7 @@ def test_time_series_default_is_latest(engine: Engine, ndvi_series: Layer) -> No
     first = ndvi_series.times[0]
     older = render_tile(engine, ndvi_series, tms, 2, 1, 1, "tif", first.isoformat())
     window = tile_window(tms, 2, 1, 1, (first,))
-    expected = engine.evaluate(ndvi_series.compiled, window, limited=False)
+    expected = engine.evaluate(ndvi_series.compiled, window, policy=CACHED)
     np.testing.assert_array_equal(
         read_tif(older.content).filled(np.nan), expected.data[0].filled(np.nan)
     )

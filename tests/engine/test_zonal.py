@@ -23,11 +23,10 @@ import shapely
 from rasterstats import zonal_stats
 
 from ondemand.catalog import Catalog, Item
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.settings import Settings
 from ondemand.table import Table
 from ondemand.userfiles import UserFiles
-from ondemand.zonal import zonal_table
 
 RS_STATS = {"mean": "mean", "min": "min", "max": "max", "median": "median", "sum": "sum",
             "count": "count", "std": "std", "q25": "percentile_25", "q75": "percentile_75"}
@@ -58,7 +57,9 @@ def run(landsat: dict[str, Any], func: str, *, dates: tuple[str, str] | None = N
         "imagery": imagery, "regions": "/users/me/files/nycd.gpkg", "func": func,
         "all_touched": all_touched}}
     engine: Engine = landsat["engine"]
-    return zonal_table(engine, engine.compile(graph), landsat["files"])
+    return engine.evaluate_table(
+        engine.compile(graph), policy=CACHED, user_files=landsat["files"]
+    )
 
 
 def items_by_day(landsat: dict[str, Any]) -> dict[date, list[Item]]:

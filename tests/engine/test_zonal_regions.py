@@ -17,13 +17,12 @@ from pyproj import Transformer
 from rasterstats import zonal_stats
 
 from ondemand.catalog import Catalog
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.errors import FileContentInvalid, ResourceNotFound
+from ondemand.processes.zonal.regions import load_regions
 from ondemand.read import RasterReader
-from ondemand.regions import load_regions
 from ondemand.settings import Settings
 from ondemand.userfiles import UserFiles
-from ondemand.zonal import zonal_table
 from tests.support.cogs import make_collection
 
 UTM = "EPSG:32633"
@@ -147,7 +146,7 @@ def run(synthetic: dict[str, Any], imagery: dict[str, Any], func: str = "mean",
     graph = {"process_id": "zonal_statistics", "args": {
         "imagery": imagery, "func": func,
         "regions": regions or geojson([to_wgs84(SQUARE), to_wgs84(TRIANGLE)])}}
-    return dict(zonal_table(engine, engine.compile(graph)).columns)
+    return dict(engine.evaluate_table(engine.compile(graph), policy=CACHED).columns)
 
 
 def b1_view() -> dict[str, Any]:

@@ -13,7 +13,7 @@ import rasterio
 from starlette.testclient import TestClient
 
 from ondemand.catalog import Catalog
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
 from ondemand.tiles import tile_matrix_set, tile_window
@@ -86,7 +86,7 @@ def test_xyz_png_and_tif(
     base = f"/services/{sid(min_service)}"
     png = client.get(f"{min_service['service_url']}/{z}/{t.x}/{t.y}.png")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
-    expected = engine.evaluate(min_layer.compiled, tile_window(WM, z, t.x, t.y), limited=False)
+    expected = engine.evaluate(min_layer.compiled, tile_window(WM, z, t.x, t.y), policy=CACHED)
     mask = np.ma.getmaskarray(expected.data[0, 0])
     np.testing.assert_array_equal(png_alpha(png.content) == 0, mask)
     geotiff = client.get(f"{base}/tiles/WebMercatorQuad/{z}/{t.x}/{t.y}.tif")
@@ -152,7 +152,7 @@ def test_time_series_dates(
     by_word = client.get(f"{base}/xyz/12/{t.x}/{t.y}.tif?time={{Time}}")
     assert latest.content == by_word.content
     window = tile_window(WM, 12, t.x, t.y, (series_layer.times[1],))
-    expected = engine.evaluate(series_layer.compiled, window, limited=False).data[0, 0]
+    expected = engine.evaluate(series_layer.compiled, window, policy=CACHED).data[0, 0]
     for url in (
         f"{base}/xyz/12/{t.x}/{t.y}.tif?time={series_layer.times[1].date()}",
         f"{base}/tms/2017-01-20/12/{t.x}/{t.y}.tif",  # latest on or before: 2017-01-14

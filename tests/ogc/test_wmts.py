@@ -23,7 +23,7 @@ from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog
 from ondemand.cube import Cube
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
 from ondemand.tms import native_tms, tile_matrix_set, tile_window
@@ -102,7 +102,7 @@ def expected(engine: Engine, layer: Layer, tms_id: str, z: int, col: int, row: i
              when: str | None = None) -> np.ma.MaskedArray:
     """Independent: the layer evaluated on the tile's window, band 1 of the tile's date."""
     window = tile_window(tile_matrix_set(layer, tms_id), z, col, row, layer.select_time(when))
-    cube = engine.evaluate(layer.compiled, window, limited=False)
+    cube = engine.evaluate(layer.compiled, window, policy=CACHED)
     assert isinstance(cube, Cube)
     data: np.ma.MaskedArray = np.ma.masked_invalid(cube.data[-1, 0])
     return data

@@ -1,20 +1,21 @@
-"""zonal_statistics: a statistic of the pixels under each polygon, per date and band."""
+"""zonal_statistics: a statistic of the pixels under each polygon, per date and band.
+
+The declaration lives here; :mod:`.stats` computes the statistics and :mod:`.regions`
+reads the polygons (user files or inline GeoJSON).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ArgumentInvalid
-from ..regions import load_regions
-from ..zonal import FUNCS, func_name, zonal_statistics
-from .context import EvalContext
-from .params import DATA, DATA_LEGACY
-from .registry import Parameter, Process
-from .types import Check, ValueType
-
-TABLE = "table"
-"""The kind of a table result (encoded as GPKG, GeoJSON, CSV or JSON)."""
+from ...errors import ArgumentInvalid
+from ..context import EvalContext
+from ..params import DATA, DATA_LEGACY
+from ..registry import Parameter, Process
+from ..types import TABLE, Check, ValueType
+from .regions import load_regions
+from .stats import FUNCS, func_name, zonal_statistics
 
 
 def _check(c: Check) -> ValueType:
@@ -38,7 +39,7 @@ def _check(c: Check) -> ValueType:
 def _zonal(args: Mapping[str, Any], ctx: EvalContext) -> Any:
     func = func_name(args["func"])
     _ = ctx.window  # planning stops here, before any file is read
-    regions = load_regions(args["regions"], getattr(ctx, "user_files", None))
+    regions = load_regions(args["regions"], ctx.user_files)
     return zonal_statistics(args["data"], regions, func, bool(args["all_touched"]), ctx)
 
 

@@ -24,15 +24,14 @@ import pyogrio
 import shapely
 import shapely.errors
 import shapely.geometry
-from pyproj import Transformer
 from rasterio.crs import CRS
 
-from .errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
-from .graph import thaw
-from .userfiles import UserFiles
-from .window import parse_crs
+from ...errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
+from ...geometry import WGS84, reproject
+from ...graph import thaw
+from ...userfiles import UserFiles
+from ...window import parse_crs
 
-WGS84 = CRS.from_epsg(4326)
 MAX_FEATURES = 100_000
 """Most regions one request may hold."""
 POLYGON_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
@@ -68,35 +67,6 @@ class Regions:
             self.features,
             self.attributes,
         )
-
-
-def reproject(geometries: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
-    """Reproject shapely geometries' vertices from ``src`` to ``dst`` (x, y = east, north)."""
-    transformer = _transformer(src.to_wkt(), dst.to_wkt())
-    return np.asarray(
-        shapely.transform(
-            geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-        )
-    )
-
-
-def transform_points(
-    xs: np.ndarray, ys: np.ndarray, src: CRS, dst: CRS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reproject coordinate arrays from ``src`` to ``dst``."""
-    x, y = _transformer(src.to_wkt(), dst.to_wkt()).transform(xs, ys)
-    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-
-
-_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
-
-
-def _transformer(src: str, dst: str) -> Transformer:
-    """A pyproj transformer built once per CRS pair (always x = east, y = north)."""
-    key = (src, dst)
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = Transformer.from_crs(src, dst, always_xy=True)
-    return _TRANSFORMERS[key]
 
 
 def load_regions(value: Any, files: UserFiles | None) -> Regions:

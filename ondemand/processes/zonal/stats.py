@@ -22,26 +22,23 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 
-from .catalog import Collection, Item
-from .cube import Cube
-from .errors import ArgumentInvalid, NoData
-from .processes.context import CollectionView, EvalContext, as_cube
-from .read import group_by_day
-from .regions import Regions, reproject, transform_points
-from .table import Table
-from .userfiles import UserFiles
-from .window import Window
-
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .evaluate import CompiledGraph
+from ...catalog import Collection, Item
+from ...cube import Cube
+from ...errors import ArgumentInvalid, NoData
+from ...geometry import reproject, transform_points
+from ...read import group_by_day
+from ...table import Table
+from ...userfiles import UserFiles
+from ...window import Window
+from ..context import CollectionView, EvalContext, as_cube
+from .regions import Regions
 
 FUNCS: tuple[str, ...] = ("mean", "min", "max", "median", "sum", "count", "std", "q25", "q75")
 ALIASES: Mapping[str, str] = {"avg": "mean", "average": "mean", "sd": "std",
@@ -49,19 +46,6 @@ ALIASES: Mapping[str, str] = {"avg": "mean", "average": "mean", "sd": "std",
 GROUP_BLOCK = 1024
 """Polygons whose bounding-box centres fall in one block of this many pixels share a read."""
 FIXED_COLUMNS = ("source", "feature", "date")
-
-
-class ZonalContext(EvalContext, Protocol):
-    """What zonal statistics need beyond :class:`EvalContext`."""
-
-    @property
-    def user_files(self) -> UserFiles | None:
-        """The calling user's files (``None`` where there is no user)."""
-
-    def load_native(
-        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
-    ) -> Cube:
-        """Read ``bands`` of the one ``item`` on ``window`` (a window on its own grid)."""
 
 
 def func_name(value: Any) -> str:
@@ -195,7 +179,7 @@ class _Pixels:
 class _ItemContext:
     """Makes ``as_cube`` read one item on one native window (masks applied as usual)."""
 
-    def __init__(self, ctx: ZonalContext, item: Item, window: Window) -> None:
+    def __init__(self, ctx: EvalContext, item: Item, window: Window) -> None:
         self._ctx = ctx
         self._item = item
         self._window = window
@@ -206,9 +190,20 @@ class _ItemContext:
         """The item's native window."""
         return self._window
 
+    @property
+    def user_files(self) -> UserFiles | None:
+        """The calling user's files."""
+        return self._ctx.user_files
+
     def load(self, view: CollectionView, bands: Sequence[str] | None) -> Cube:
         """Read through the evaluation context, on this item and window only."""
         return self._ctx.load_native(view, bands, self._item, self._window)
+
+    def load_native(
+        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
+    ) -> Cube:
+        """Read another item on another native window through the evaluation context."""
+        return self._ctx.load_native(view, bands, item, window)
 
 
 def _native_steps(
@@ -216,9 +211,6 @@ def _native_steps(
     window: Window,
 ) -> list[Step]:
     """Statistics per date from the native pixels of each item under the regions."""
-    if not hasattr(ctx, "load_native"):
-        raise ArgumentInvalid("zonal_statistics needs an evaluation context that reads items")
-    zctx: ZonalContext = ctx  # type: ignore[assignment]
     collection = view.collection
     assert isinstance(collection, Collection)
     total = _total_bounds(regions)
@@ -239,7 +231,7 @@ def _native_steps(
             key = item.crs.to_wkt()
             if key not in projected:
                 projected[key] = reproject(regions.geometries, regions.crs, item.crs)
-            pixels = _read_item(zctx, view, item, projected[key], all_touched)
+            pixels = _read_item(ctx, view, item, projected[key], all_touched)
             for r, px in pixels.items():
                 valid = px.valid
                 if earlier:
@@ -270,7 +262,7 @@ def _band_values(values: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
 
 
 def _read_item(
-    ctx: ZonalContext, view: CollectionView, item: Item, geometries: np.ndarray,
+    ctx: EvalContext, view: CollectionView, item: Item, geometries: np.ndarray,
     all_touched: bool,
 ) -> dict[int, _Pixels]:
     """Read the item's pixels under the regions, one window per group; per region its pixels."""
@@ -368,24 +360,3 @@ def _table(regions: Regions, steps: Sequence[Step], bands: Sequence[str], func: 
                 columns[name].append(value)
             geometries.append(regions.geometries[r])
     return Table(columns, np.asarray(geometries, dtype=object), regions.crs)
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-def zonal_table(engine: Engine, compiled: CompiledGraph, files: UserFiles | None = None,
-                *, limited: bool = False) -> Table:
-    """Evaluate a graph whose result is a table (``zonal_statistics``): the batch entry point.
-
-    ``files`` are the calling user's files (regions given as paths read from them);
-    ``limited`` applies the synchronous limits.
-    """
-    from .formats.options import OutputSpec
-
-    window = engine.output_window(compiled, OutputSpec())
-    result = engine.evaluate(compiled, window, limited=limited, user_files=files)
-    if not isinstance(result, Table):
-        raise ArgumentInvalid(
-            f"The process graph returns {type(result).__name__}, not a table"
-        )
-    return result
