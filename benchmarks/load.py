@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import mercantile
+import morecantile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,7 +52,8 @@ def job_graphs() -> list[dict[str, Any]]:
 
 def tile_urls(service_urls: list[str]) -> list[str]:
     """XYZ tiles over the jobs' area at zooms 10-13, for every service."""
-    tiles = [t for z in range(10, 14) for t in mercantile.tiles(*AREA_WGS84, zooms=z)]
+    tms = morecantile.tms.get("WebMercatorQuad")
+    tiles = [t for z in range(10, 14) for t in tms.tiles(*AREA_WGS84, zooms=[z])]
     return [f"{url}/{t.z}/{t.x}/{t.y}.png" for url in service_urls for t in tiles]
 
 

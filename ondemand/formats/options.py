@@ -13,22 +13,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import OutputFormatUnsupported, OutputOptionInvalid, OutputOptionUnsupported
-from ..window import RESAMPLING_METHODS
-from .colormaps import colormap_names
+from . import values as parse
+from .values import BandRef, Compress, Photometric
+
+__all__ = ["FORMATS", "RASTER_FORMATS", "TABLE_FORMATS", "BandRef", "Format", "OutputSpec",
+           "format_name", "output_formats", "parse_output"]
 
 Format = Literal["GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"]
-Compress = Literal["NONE", "DEFLATE", "LZW", "ZSTD", "JPEG"]
-Photometric = Literal["MINISBLACK", "MINISWHITE", "RGB", "YCBCR"]
-BandRef = str | int
-"""A band picked by name, or by 1-based position in the result."""
 
 RASTER_FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON")
 TABLE_FORMATS: tuple[Format, ...] = ("GPKG", "GeoJSON", "CSV", "JSON")
 """Formats of table results (zonal_statistics); JSON holds rasters and tables."""
 FORMATS: tuple[Format, ...] = (*RASTER_FORMATS, "GPKG", "GeoJSON", "CSV")
 DEFAULT_FORMAT: Format = "GTiff"
-COMPRESSIONS: tuple[Compress, ...] = ("NONE", "DEFLATE", "LZW", "ZSTD", "JPEG")
-PHOTOMETRICS: tuple[Photometric, ...] = ("MINISBLACK", "MINISWHITE", "RGB", "YCBCR")
 PREDICTOR_COMPRESSIONS = ("DEFLATE", "LZW", "ZSTD")
 
 _FORMAT_ALIASES: dict[str, Format] = {
@@ -90,150 +87,6 @@ class OutputSpec:
     resampling: str | None = None
 
 
-# -- value parsers: (option name, raw value) -> parsed value -----------------------------
-
-
-def _invalid(name: str, value: Any, expected: str) -> OutputOptionInvalid:
-    return OutputOptionInvalid(
-        f"Invalid value {value!r} for the output format argument {name!r}: expected {expected}"
-    )
-
-
-def _bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
-        return value.strip().lower() in ("true", "yes", "1")
-    raise _invalid(name, value, "true or false")
-
-
-def _int(name: str, value: Any, low: int, high: int) -> int:
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value)
-    if number is None or not low <= number <= high:
-        raise _invalid(name, value, f"an integer from {low} to {high}")
-    return number
-
-
-def _float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _invalid(name, value, "a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise _invalid(name, value, "a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _invalid(name, value, "a finite number")
-    return number
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if isinstance(value, str) and value.strip().upper() in choices:
-        return value.strip().upper()
-    raise _invalid(name, value, "one of " + ", ".join(choices))
-
-
-def _blocksize(name: str, value: Any) -> int:
-    number = _int(name, value, 16, 4096)
-    if number % 16:
-        raise _invalid(name, value, "a multiple of 16 from 16 to 4096 (GDAL tiles)")
-    return number
-
-
-def _predictor(name: str, value: Any) -> int:
-    return _int(name, value, 1, 3)
-
-
-def _jpeg_quality(name: str, value: Any) -> int:
-    return _int(name, value, 1, 100)
-
-
-def _zlevel(name: str, value: Any) -> int:
-    return _int(name, value, 1, 9)
-
-
-def _compress(name: str, value: Any) -> str:
-    return _choice(name, value, COMPRESSIONS)
-
-
-def _photometric(name: str, value: Any) -> str:
-    return _choice(name, value, PHOTOMETRICS)
-
-
-def _colormap(name: str, value: Any) -> str:
-    names = colormap_names()
-    if isinstance(value, str) and value.strip().lower() in names:
-        return value.strip().lower()
-    raise _invalid(name, value, "a colormap name (see colormap_names(); e.g. rdylgn, viridis)")
-
-
-def _range(name: str, value: Any) -> tuple[float, float]:
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise _invalid(name, value, "[min, max]")
-    low, high = _float(name, value[0]), _float(name, value[1])
-    if not low < high:
-        raise _invalid(name, value, "[min, max] with min < max")
-    return low, high
-
-
-def _rescale(name: str, value: Any) -> tuple[tuple[float, float], ...]:
-    if (
-        isinstance(value, list | tuple)
-        and value
-        and all(isinstance(v, list | tuple) for v in value)
-    ):
-        return tuple(_range(name, v) for v in value)
-    return (_range(name, value),)
-
-
-def _bands(name: str, value: Any) -> tuple[BandRef, ...]:
-    items = list(value) if isinstance(value, list | tuple) else [value]
-    refs: list[BandRef] = []
-    for item in items:
-        if isinstance(item, str) and item:
-            refs.append(item)
-        elif isinstance(item, int) and not isinstance(item, bool) and item >= 1:
-            refs.append(item)
-        else:
-            raise _invalid(name, value, "1 or 3 band names or 1-based band numbers")
-    if len(refs) not in (1, 3):
-        raise _invalid(name, value, "1 band (colormapped) or 3 bands (RGB)")
-    return tuple(refs)
-
-
-def _size(name: str, value: Any) -> int:
-    return _int(name, value, 1, 2**31 - 1)
-
-
-def _resolution(name: str, value: Any) -> tuple[float, float]:
-    values = list(value) if isinstance(value, list | tuple) else [value, value]
-    if len(values) != 2:
-        raise _invalid(name, value, "a positive number or [x, y]")
-    x, y = _float(name, values[0]), _float(name, values[1])
-    if x <= 0 or y <= 0:
-        raise _invalid(name, value, "a positive number or [x, y]")
-    return x, y
-
-
-def _crs(name: str, value: Any) -> str | int:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise _invalid(name, value, "a CRS text such as 'EPSG:4326' or an EPSG number")
-
-
-def _resampling(name: str, value: Any) -> str:
-    if isinstance(value, str) and value.strip().lower() in RESAMPLING_METHODS:
-        return value.strip().lower()
-    raise _invalid(name, value, f"one of {', '.join(RESAMPLING_METHODS)}")
-
-
 @dataclass(frozen=True)
 class _Option:
     formats: tuple[Format, ...]
@@ -247,89 +100,93 @@ _GRID: tuple[Format, ...] = RASTER_FORMATS
 OPTIONS: dict[str, _Option] = {
     "tiled": _Option(
         ("GTiff",),
-        _bool,
+        parse.boolean,
         "By default [false] stripped TIFF files are created; true writes tiled TIFF files "
         "(synonym: tiles).",
     ),
     "blockxsize": _Option(
         ("GTiff",),
-        _blocksize,
+        parse.blocksize,
         "Tile width with tiled=true or cog=true, a multiple of 16. Default: 256.",
     ),
     "blockysize": _Option(
         ("GTiff",),
-        _blocksize,
+        parse.blocksize,
         "Tile height with tiled=true or cog=true, a multiple of 16. Default: 256.",
     ),
     "compress": _Option(
         ("GTiff",),
-        _compress,
+        parse.compress,
         "Compression [NONE/DEFLATE/LZW/ZSTD/JPEG]. Default: DEFLATE. "
         "JPEG needs 8-bit (uint8) data.",
     ),
     "predictor": _Option(
         ("GTiff",),
-        _predictor,
+        parse.predictor,
         "Predictor for DEFLATE/LZW/ZSTD [1: none, 2: horizontal, 3: floating point, float data "
         "only]. Default: 1.",
     ),
     "photometric": _Option(
         ("GTiff",),
-        _photometric,
+        parse.photometric,
         "Photometric interpretation [MINISBLACK/MINISWHITE/RGB/YCBCR]. Default: MINISBLACK "
         "(RGB for 3 uint8 bands). RGB needs 3 bands; YCBCR needs 3 uint8 bands and "
         "compress=JPEG. Not with cog=true.",
     ),
     "jpeg_quality": _Option(
         ("GTiff", "JPEG"),
-        _jpeg_quality,
+        parse.jpeg_quality,
         "JPEG quality [1-100] (GTiff: with compress=JPEG). Default: 75.",
     ),
     "zlevel": _Option(
         ("GTiff", "PNG"),
-        _zlevel,
+        parse.zlevel,
         "DEFLATE level [1-9] (GTiff: with compress=DEFLATE). Default: 6.",
     ),
     "cog": _Option(
         ("GTiff",),
-        _bool,
+        parse.boolean,
         "Write a Cloud Optimized GeoTIFF (tiled, with overviews) with GDAL's COG driver. "
         "Default: false.",
     ),
     "colormap": _Option(
         _RENDERED,
-        _colormap,
+        parse.colormap,
         "Colormap name for a 1-band result (see the colormap list). Default: rdylgn over "
         "[-1, 1] for float data within -1..1 (NDVI-like), otherwise grayscale.",
     ),
     "rescale": _Option(
         _RENDERED,
-        _rescale,
+        parse.rescale,
         "Value range mapped to the colors: [min, max], or one [min, max] per rendered band. "
         "Default: [-1, 1] for NDVI-like data; otherwise the data's min/max for 1 band, and "
         "for 3 bands none for uint8 data else the 2nd-98th percentile of all three bands.",
     ),
     "bands": _Option(
         _RENDERED,
-        _bands,
+        parse.bands,
         "Bands to render: 1 (colormapped) or 3 (red, green, blue), by name or 1-based "
         "number. Default: all bands of the result (which must then be 1 or 3).",
     ),
-    "width": _Option(_GRID, _size, "Output width in pixels. Default: from the process graph."),
-    "height": _Option(_GRID, _size, "Output height in pixels. Default: from the process graph."),
+    "width": _Option(
+        _GRID, parse.size, "Output width in pixels. Default: from the process graph."
+    ),
+    "height": _Option(
+        _GRID, parse.size, "Output height in pixels. Default: from the process graph."
+    ),
     "resolution": _Option(
         _GRID,
-        _resolution,
+        parse.resolution,
         "Output pixel size in CRS units, a number or [x, y]. Default: from the process graph.",
     ),
     "crs": _Option(
         _GRID,
-        _crs,
+        parse.crs,
         "Output CRS, e.g. 'EPSG:4326' or 4326. Default: from the process graph.",
     ),
     "resampling": _Option(
         _GRID,
-        _resampling,
+        parse.resampling,
         "Resampling when the output grid is not the data's: nearest (default), bilinear, "
         "cubic, average or mode.",
     ),

@@ -13,6 +13,7 @@ import rasterio
 
 from ondemand import demo
 from ondemand.catalog import Catalog
+from ondemand.demo.landscape import COVERS, landscape, pixel_grid
 
 L2A = "S2_L2A_T32TPS_20M"
 L1C = "Sentinel2-L1C"
@@ -148,8 +149,8 @@ def test_ndvi_of_vegetation_peaks_in_season(
 ) -> None:
     # the generator's land-cover map only selects the pixels; NDVI comes from the files
     spec = demo.collection_specs(1)[0]
-    land = demo._landscape(spec, demo._grid(spec))
-    fields = land.cover == [c[0] for c in demo._COVERS].index(cover)
+    land = landscape(spec, pixel_grid(spec))
+    fields = land.cover == [c[0] for c in COVERS].index(cover)
     series = []
     for k, item in enumerate(full_catalog.get(L2A).items):
         scl = _read(full_catalog, L2A, k, "SCL")
