@@ -4,9 +4,11 @@ Every module of the package is parsed with :mod:`ast`; every ``import`` and ``fr
 ... import`` anywhere in it (module level, inside functions, classes or ``try``
 blocks) is an edge, with relative imports resolved against the module's package.
 Imports under ``if TYPE_CHECKING:`` are left out: they never run, so they cannot make
-a cycle at run time, and they are how a module names a type it does not use.
+a cycle at run time (a module names a type it only annotates with that way).
 ``from package import name`` counts as an import of ``package.name`` when that is a
-module, and of ``package`` (its ``__init__``) otherwise.
+module, and of ``package`` (its ``__init__``) otherwise; importing ``a.b.c`` also runs
+the packages ``a`` and ``a.b``, except those above the importing module, which were
+already running before its body started.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _modules(package: str) -> dict[str, Path]:
-    """Dotted module name → source file, for every module of the package."""
-    base = ROOT / package
+def _modules(package: str, root: Path) -> dict[str, Path]:
+    """Dotted module name → source file, for every module of the package under ``root``."""
     found: dict[str, Path] = {}
-    for path in sorted(base.rglob("*.py")):
-        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for path in sorted((root / package).rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         found[".".join(parts)] = path
@@ -80,9 +81,9 @@ def _targets(
                 yield prefix
 
 
-def import_graph(package: str) -> dict[str, set[str]]:
+def import_graph(package: str, root: Path = ROOT) -> dict[str, set[str]]:
     """Module → the package's modules it imports (anywhere in its body)."""
-    modules = _modules(package)
+    modules = _modules(package, root)
     known = set(modules)
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
@@ -128,10 +129,44 @@ def test_no_import_cycles(package: str) -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> None:
     """The checker sees imports inside functions and resolves relative ones."""
-    graph = {"p": set(), "p.a": {"p.b"}, "p.b": {"p.a"}}
-    assert find_cycle(graph) == ["p.a", "p.b", "p.a"]
-    tree = ast.parse("def f():\n    from .b import x\n")
-    node = next(_import_nodes(tree))
-    assert list(_targets(node, "p.a", False, {"p", "p.a", "p.b"})) == ["p.b"]
+    _write(tmp_path, {
+        "p/__init__.py": "",
+        "p/a.py": "from .sub import b\n",
+        "p/sub/__init__.py": "",
+        "p/sub/b.py": "def f():\n    from ..a import x\n",
+    })
+    assert find_cycle(import_graph("p", tmp_path)) == ["p.a", "p.sub.b", "p.a"]
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path: Path) -> None:
+    """Importing ``p.sub.c`` runs ``p/sub/__init__.py``, which may lead back."""
+    _write(tmp_path, {
+        "p/__init__.py": "",
+        "p/a.py": "import p.sub.c\n",
+        "p/sub/__init__.py": "from .. import a\n",
+        "p/sub/c.py": "",
+    })
+    assert find_cycle(import_graph("p", tmp_path)) == ["p.a", "p.sub", "p.a"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n",
+                     id="type-checking-only"),
+        pytest.param("from . import c\n", id="sibling-without-a-way-back"),
+    ],
+)
+def test_no_cycle_is_reported_where_none_runs(tmp_path: Path, body: str) -> None:
+    _write(tmp_path, {"p/__init__.py": "", "p/a.py": "from . import b\n", "p/b.py": body,
+                      "p/c.py": "import os\n"})
+    assert find_cycle(import_graph("p", tmp_path)) is None
