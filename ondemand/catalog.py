@@ -16,7 +16,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +33,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import transform as warp_transform
 from rasterio.warp import transform_bounds
 
+from .bandnames import known_common_name
 from .errors import BandNotFound, CatalogInvalid, CollectionNotFound, InvalidCRS
 from .window import Bounds, parse_crs
 
@@ -80,6 +81,8 @@ class Item:
     crs: CRS
     assets: Mapping[str, Asset]
     identity: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """The STAC item's properties (``eo:cloud_cover``, ``platform`` ...), as read."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,9 +195,16 @@ class Collection:
 
 
 class Catalog:
-    """Collections by id and alias; iteration yields each collection once."""
+    """Collections by id and alias; iteration yields each collection once.
 
-    def __init__(self, collections: Iterable[Collection]) -> None:
+    ``stac_roots`` are the folders under which ``load_stac`` may read local static STAC
+    collections (none by default: only http(s) URLs).
+    """
+
+    def __init__(
+        self, collections: Iterable[Collection], stac_roots: Iterable[Path] = ()
+    ) -> None:
+        self.stac_roots = tuple(Path(p).resolve() for p in stac_roots)
         self._primary: dict[str, Collection] = {}
         self._by_id: dict[str, Collection] = {}
         for coll in collections:
@@ -208,9 +218,9 @@ class Catalog:
             self._primary[coll.id] = coll
 
     @classmethod
-    def load(cls, paths: Iterable[Path]) -> Catalog:
+    def load(cls, paths: Iterable[Path], stac_roots: Iterable[Path] = ()) -> Catalog:
         """Load each static STAC ``collection.json`` of ``paths``."""
-        return cls(load_collection(Path(p)) for p in paths)
+        return cls((load_collection(Path(p)) for p in paths), stac_roots)
 
     def get(self, collection_id: str) -> Collection:
         """The collection of this id or alias, else :class:`CollectionNotFound`."""
@@ -244,15 +254,21 @@ class _StacIO(DefaultStacIO):
         return result
 
 
-def load_collection(path: Path) -> Collection:
-    """Load one static STAC collection; any defect raises :class:`CatalogInvalid`."""
-    path = Path(path).absolute()
-    if not path.is_file():
-        raise CatalogInvalid(f"STAC collection file {path} does not exist")
+def load_collection(path: Path | str) -> Collection:
+    """Load one static STAC collection (a file, or an http(s) URL as a string).
+
+    Any defect raises :class:`CatalogInvalid`.
+    """
+    remote = isinstance(path, str) and path.startswith(("http://", "https://"))
+    if not remote:
+        path = Path(path).absolute()
+        if not path.is_file():
+            raise CatalogInvalid(f"STAC collection file {path} does not exist")
     try:
-        stac_coll = pystac.Collection.from_file(str(path), stac_io=_StacIO())
+        stac_io = _StacIO()
+        stac_coll = pystac.Collection.from_file(str(path), stac_io=stac_io)
         stac_items = list(stac_coll.get_items())
-        raw = json.loads(path.read_text())
+        raw = json.loads(stac_io.read_text(str(path)))
     except CatalogInvalid:
         raise
     except Exception as exc:  # pystac/json raise many types for a broken catalog
@@ -268,7 +284,7 @@ def load_collection(path: Path) -> Collection:
 
 
 def _build_collection(
-    path: Path, coll: pystac.Collection, stac_items: list[pystac.Item], raw: dict[str, Any]
+    path: Path | str, coll: pystac.Collection, stac_items: list[pystac.Item], raw: dict[str, Any]
 ) -> Collection:
     """Turn pystac objects into a :class:`Collection`."""
     band_meta = _collection_band_meta(coll)
@@ -289,6 +305,9 @@ def _build_collection(
         bands.append(band)
         if res is not None:
             actual_res.append(res)
+    if not any(b.common_name for b in bands):  # the source names none: known S2/Landsat bands
+        platform = items[0].properties.get("platform")
+        bands = [replace(b, common_name=known_common_name(b.name, platform)) for b in bands]
     crs = Counter(i.crs for i in items).most_common(1)[0][0]
     if not actual_res:
         raise CatalogInvalid(f"STAC collection {path}: no band resolution can be found")
@@ -353,7 +372,7 @@ def _is_data_asset(asset: pystac.Asset) -> bool:
     return "tiff" in media or href.endswith((".tif", ".tiff")) or "data" in roles
 
 
-def _build_item(path: Path, collection_id: str, it: pystac.Item) -> Item:
+def _build_item(path: Path | str, collection_id: str, it: pystac.Item) -> Item:
     """One :class:`Item` from a pystac item."""
     if it.datetime is None:
         start = it.common_metadata.start_datetime
@@ -398,6 +417,7 @@ def _build_item(path: Path, collection_id: str, it: pystac.Item) -> Item:
         crs=crs,
         assets=MappingProxyType(assets),
         identity=_identity(it, assets),
+        properties=MappingProxyType(dict(props)),
     )
 
 
@@ -421,12 +441,15 @@ def _item_crs(it: pystac.Item, assets: Mapping[str, Asset]) -> CRS:
 
 
 def _identity(it: pystac.Item, assets: Mapping[str, Asset]) -> str:
-    """STAC ``updated`` if present, else the newest asset file mtime (ns), else the id."""
+    """STAC ``updated`` if present, else every asset file's mtime (ns), else the id.
+
+    All mtimes, not the newest: rewriting an older band file must change the identity.
+    """
     updated = it.properties.get("updated")
     if updated:
         return str(updated)
-    mtimes = [os.stat(a.href).st_mtime_ns for a in assets.values() if "://" not in a.href]
-    return str(max(mtimes)) if mtimes else it.id
+    mtimes = [str(os.stat(a.href).st_mtime_ns) for a in assets.values() if "://" not in a.href]
+    return ":".join(mtimes) if mtimes else it.id
 
 
 def _build_band(

@@ -47,6 +47,7 @@ from .errors import (
 )
 from .grid import snap_outward
 from .layer import Layer, parse_time_value
+from .processes.resample import fit_to_window
 from .window import Bounds, Window, parse_crs
 
 Role = Literal["x", "y", "t"]
@@ -199,7 +200,7 @@ def read_coverage(engine: Engine, coverage: Coverage, window: Window) -> Cube:
             f"limit of {limit:,}; ask for a smaller area or size (SCALESIZE/WIDTH/HEIGHT)"
         )
     try:
-        result = engine.evaluate(coverage.layer.compiled, window)
+        result = fit_to_window(engine.evaluate(coverage.layer.compiled, window), window)
     except NoData:
         return empty_cube(coverage, window)
     if not isinstance(result, Cube):

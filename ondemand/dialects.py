@@ -244,7 +244,7 @@ def _make_node(node_id: str, process_id: str, args: dict[str, Any], reg: Registr
     pid = reg.canonical_id(process_id)
     if pid is None:
         raise ProcessUnsupported(f"Node {node_id!r}: process {process_id!r} is not supported")
-    canonical = reg.get(pid).canonical_arguments(node_id, args)
+    canonical = reg.get(pid).canonical_arguments(node_id, args, reg.dialect)
     return Node(node_id, pid, MappingProxyType(canonical))
 
 

@@ -22,6 +22,9 @@ from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
 from .formats.options import RASTER_FORMATS, TABLE_FORMATS, Format
 from .formats.tables import encode_table
 from .grid import default_window
+from .processes import REGISTRY, Registry
+from .processes.output import result_output
+from .processes.resample import planned_grid
 from .processes.types import ANY, RASTER_CUBE, TABLE
 from .read import RasterReader
 from .settings import Settings
@@ -92,13 +95,18 @@ class Engine:
         """Stop the read threads."""
         self.reader.close()
 
-    def compile(self, doc: Any) -> CompiledGraph:
-        """Parse, validate and plan a process graph in either dialect."""
+    def compile(self, doc: Any, registry: Registry = REGISTRY) -> CompiledGraph:
+        """Parse, validate and plan a process graph in either form.
+
+        ``registry`` decides the meanings: the draft's (default) or openEO 1.x's
+        (``OPENEO_REGISTRY``: exclusive end dates).
+        """
         return compile_graph(
             doc,
             self.catalog,
             max_nodes=self.settings.max_graph_nodes,
             max_depth=self.settings.max_graph_depth,
+            registry=registry,
         )
 
     def result_kind(self, compiled: CompiledGraph) -> ResultKind:
@@ -163,29 +171,41 @@ class Engine:
         )
 
     def output_window(self, compiled: CompiledGraph, spec: OutputSpec) -> Window:
-        """The window of a download: the graph's bbox on the native grid, or as ``spec`` asks."""
+        """The window of a download: the graph's bbox on the native grid, or as ``spec`` asks.
+
+        Without a CRS or resolution in ``spec``, a graph's resample_spatial decides them.
+        """
         crs = None if spec.crs is None else str(spec.crs)
         if isinstance(spec.crs, int):
             crs = f"EPSG:{spec.crs}"
+        resolution = spec.resolution
+        if crs is None and resolution is None:
+            crs, resolution = planned_grid(compiled.graph)
         return default_window(
             compiled,
             crs=crs,
-            resolution=spec.resolution,
+            resolution=resolution,
             width=spec.width,
             height=spec.height,
             resampling=spec.resampling,
         )
 
     def execute(
-        self, doc: Any, output: Mapping[str, Any] | None, user_files: UserFiles | None = None
+        self,
+        doc: Any,
+        output: Mapping[str, Any] | None,
+        user_files: UserFiles | None = None,
+        registry: Registry = REGISTRY,
     ) -> Encoded:
         """Synchronous execution: compile, evaluate on the output window, encode.
 
         A table result (zonal_statistics) is encoded in a table format (GPKG, GeoJSON,
-        CSV, JSON); ``user_files`` are the calling user's files.
+        CSV, JSON); ``user_files`` are the calling user's files. A graph ending in
+        ``save_result`` is encoded in its format and options (see :func:`result_output`).
         """
-        spec = parse_output(output)
-        compiled = self.compile(doc)
+        parse_output(output)
+        compiled = self.compile(doc, registry)
+        spec = parse_output(result_output(compiled.graph, output))
         kind = self.result_kind(compiled)
         kind.check_format(spec)
         if kind is ResultKind.TABLE:

@@ -21,6 +21,7 @@ from .cube import Cube
 from .engine import CACHED, Engine
 from .errors import ArgumentInvalid, NoData, OutOfBounds
 from .layer import WGS84, Layer
+from .processes.resample import fit_to_window
 from .window import Bounds, Window
 
 
@@ -84,7 +85,7 @@ def pixel_series(engine: Engine, layer: Layer, lon: float, lat: float) -> PixelS
     window, x, y, column, row = pixel_window(layer, lon, lat)
     bands = layer.bands or ("band",)
     try:
-        result = engine.evaluate(layer.compiled, window, policy=CACHED)
+        result = fit_to_window(engine.evaluate(layer.compiled, window, policy=CACHED), window)
     except NoData:
         result = None
     if result is not None and not isinstance(result, Cube):

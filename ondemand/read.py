@@ -66,7 +66,11 @@ class DatasetPool:
         self._local.cache = cache
         src = cache.pop(href, None)
         if src is None or src.closed:
-            src = rasterio.open(href)
+            if "://" in href:  # remote COG: no directory listing (sidecar files) per open
+                with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+                    src = rasterio.open(href)
+            else:
+                src = rasterio.open(href)
         cache[href] = src
         while len(cache) > self._size:
             _, old = cache.popitem(last=False)

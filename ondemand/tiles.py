@@ -37,6 +37,7 @@ from .formats import OutputSpec, colormap_names, default_style, encode, render_i
 from .formats.options import BandRef
 from .formats.render import Range, select_bands
 from .layer import Layer, parse_time_value
+from .processes.resample import fit_to_window
 from .tms import (
     NATIVE,
     TILE_SIZE,
@@ -308,7 +309,7 @@ def _crs_uri(tms: TileMatrixSet) -> str:
 def evaluate_tile(engine: Engine, layer: Layer, window: Window) -> Cube | None:
     """The layer's result on ``window``; None where the graph finds no data."""
     try:
-        result = engine.evaluate(layer.compiled, window, policy=CACHED)
+        result = fit_to_window(engine.evaluate(layer.compiled, window, policy=CACHED), window)
     except NoData:
         return None
     if not isinstance(result, Cube):

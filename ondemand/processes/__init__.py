@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import bandmath, collection, math, output, reduce, zonal
+from . import (
+    apply,
+    arith,
+    bandmath,
+    collection,
+    cubes,
+    logic,
+    math,
+    output,
+    periods,
+    reduce,
+    resample,
+    spatial,
+    stac,
+    statistics,
+    vector,
+    zonal,
+)
 from .context import (
     ClassMask,
     CollectionView,
@@ -19,12 +36,13 @@ from .context import (
     as_cube,
     select_bands,
 )
-from .output import output_options
+from .output import output_options, result_output
 from .registry import Parameter, Process, Registry
 from .types import CatalogLike, CollectionLike, ValueType
 from .walk import ChildProcess, reachable, resolve_arguments, run_graph
 
 __all__ = [
+    "OPENEO_REGISTRY",
     "REGISTRY",
     "CatalogLike",
     "ChildProcess",
@@ -41,7 +59,9 @@ __all__ = [
     "as_cube",
     "describe",
     "list_processes",
+    "openeo_process_list",
     "output_options",
+    "result_output",
     "reachable",
     "resolve_arguments",
     "run_graph",
@@ -56,9 +76,21 @@ REGISTRY = Registry(
         *math.PROCESSES,
         *output.PROCESSES,
         *zonal.PROCESSES,
+        *arith.PROCESSES,
+        *logic.PROCESSES,
+        *statistics.PROCESSES,
+        *apply.PROCESSES,
+        *periods.PROCESSES,
+        *spatial.PROCESSES,
+        *cubes.PROCESSES,
+        *resample.PROCESSES,
+        *vector.PROCESSES,
+        *stac.PROCESSES,
     )
 )
-"""The default registry of every built-in process."""
+"""The default registry of every built-in process (the draft's meanings, served at ``/``)."""
+OPENEO_REGISTRY = REGISTRY.openeo()
+"""The same processes read with openEO 1.x meanings (exclusive end dates): ``/openeo/1.2/``."""
 
 
 def describe(process_id: str) -> dict[str, Any]:
@@ -69,3 +101,8 @@ def describe(process_id: str) -> dict[str, Any]:
 def list_processes() -> list[dict[str, Any]]:
     """``GET /processes`` from the default registry."""
     return REGISTRY.list_processes()
+
+
+def openeo_process_list(registry: Registry = REGISTRY) -> dict[str, Any]:
+    """The openEO 1.2 ``GET /processes`` body: ``{"processes": [...], "links": []}``."""
+    return {"processes": [p.openeo_description() for p in registry], "links": []}

@@ -34,6 +34,8 @@ def band_name(data: Any, ref: str | int) -> str:
 
 # --------------------------------------------------------------------------- ndvi
 
+BAND_SCHEMA = [{"type": "string", "subtype": "band-name"}, {"type": "integer"}]
+
 
 def _ndvi_check(c: Check) -> ValueType:
     cube = c.cube()
@@ -89,10 +91,8 @@ NDVI = Process(
     ),
     parameters=(
         DATA,
-        Parameter("nir", "The near-infrared band.", {"type": ["string", "integer"]},
-                  required=False, default="nir"),
-        Parameter("red", "The red band.", {"type": ["string", "integer"]},
-                  required=False, default="red"),
+        Parameter("nir", "The near-infrared band.", BAND_SCHEMA, required=False, default="nir"),
+        Parameter("red", "The red band.", BAND_SCHEMA, required=False, default="red"),
         Parameter("target_band", "Name of a band to append the NDVI as, or null.",
                   {"type": ["string", "null"]}, required=False),
     ),

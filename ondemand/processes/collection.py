@@ -27,17 +27,21 @@ from .params import (
     INTERVAL_SCHEMA,
     band_refs,
     bbox_from,
+    exclusive_end,
     interval_from,
     normalize_bbox,
     resolve_band_type,
 )
+from .properties import PROPERTIES, check_properties, filter_items
 from .registry import Parameter, Process
-from .types import RASTER_CUBE, Check, ValueType
+from .spatial import check_polygons, is_geojson, polygons, restrict
+from .types import RASTER_CUBE, Check, CollectionLike, ValueType
 
 _DATE_NOTE = (
     " Dates are ISO 8601 dates or datetimes (naive ones are UTC); both ends are "
     "inclusive, and a date-only end means that whole day (`2017-01-31` includes "
-    "2017-01-31T23:59:59Z) — unlike openEO 1.x, whose end is exclusive."
+    "2017-01-31T23:59:59Z). Through the openEO 1.x API the end is excluded, as 1.x "
+    "defines it (`[\"2017-01-01\", \"2017-02-01\"]` is January)."
 )
 _BBOX_NOTE = (
     " The bbox is `{west, south, east, north, crs}` (crs defaults to EPSG:4326); "
@@ -56,8 +60,17 @@ def _load_check(c: Check) -> ValueType:
         coll = c.catalog.get(cid)
     except CollectionNotFound as exc:
         raise CollectionNotFound(f"{c.where}: argument 'id': {exc.message}") from None
-    if c.literal("spatial_extent") is not None:
-        bbox_from(c.literal("spatial_extent"), f"{c.where}: argument 'spatial_extent'")
+    return check_narrowing(c, coll)
+
+
+def check_narrowing(c: Check, coll: CollectionLike) -> ValueType:
+    """Validate the extents, properties and bands of a load of ``coll``; its cube type."""
+    extent = c.literal("spatial_extent")
+    if is_geojson(extent):
+        check_polygons(c, "spatial_extent")
+    elif extent is not None:
+        bbox_from(extent, f"{c.where}: argument 'spatial_extent'")
+    check_properties(c)
     if c.literal("temporal_extent") is not None:
         interval_from(c.literal("temporal_extent"), f"{c.where}: argument 'temporal_extent'")
     cube = ValueType(RASTER_CUBE, has_time=True, collection=coll,
@@ -70,10 +83,20 @@ def _load_check(c: Check) -> ValueType:
 
 
 def _load(args: Mapping[str, Any], ctx: EvalContext) -> CollectionView:
-    view = CollectionView(ctx.catalog.get(args["id"]))
-    where = "load_collection"
-    if args.get("spatial_extent") is not None:
-        view = view.with_bbox(*bbox_from(args["spatial_extent"], f"{where} spatial_extent"))
+    return narrow(CollectionView(ctx.catalog.get(args["id"])), args, ctx, "load_collection")
+
+
+def narrow(
+    view: CollectionView, args: Mapping[str, Any], ctx: EvalContext, where: str
+) -> CollectionView:
+    """Apply a load's properties, spatial and temporal extents and bands to ``view``."""
+    if args.get("properties"):
+        view = filter_items(view, args["properties"])
+    extent = args.get("spatial_extent")
+    if is_geojson(extent):
+        view = restrict(view, polygons(extent, f"{where} spatial_extent"), ctx)
+    elif extent is not None:
+        view = view.with_bbox(*bbox_from(extent, f"{where} spatial_extent"))
     if args.get("temporal_extent") is not None:
         view = view.with_dates(*interval_from(args["temporal_extent"], f"{where} temporal_extent"))
     if args.get("bands") is not None:
@@ -82,8 +105,9 @@ def _load(args: Mapping[str, Any], ctx: EvalContext) -> CollectionView:
     return view
 
 
-def _load_normalize(node_id: str, args: dict[str, Any]) -> dict[str, Any]:
-    if "spatial_extent" in args:
+def load_normalize(node_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Tolerantly tidy a load's bbox (not GeoJSON) and make one band a list."""
+    if "spatial_extent" in args and not is_geojson(args["spatial_extent"]):
         args["spatial_extent"] = normalize_bbox(args["spatial_extent"])
     if isinstance(args.get("bands"), str | int):
         args["bands"] = (args["bands"],)
@@ -102,20 +126,30 @@ LOAD_COLLECTION = Process(
     ),
     parameters=(
         Parameter("id", "The collection id.", {"type": "string", "subtype": "collection-id"}),
-        Parameter("spatial_extent", "Bounding box to limit the data to, or null.",
-                  {"anyOf": [BBOX_SCHEMA, {"type": "null"}]}, required=False),
+        Parameter("spatial_extent", "Bounding box or GeoJSON polygons to limit the data to, "
+                  "or null.", [BBOX_SCHEMA, {"type": "object", "subtype": "geojson"},
+                               {"type": "null"}], required=False),
         Parameter("temporal_extent", "Date interval [start, end] to limit the data to, or null.",
-                  {"anyOf": [INTERVAL_SCHEMA, {"type": "null"}]}, required=False),
+                  [INTERVAL_SCHEMA, {"type": "null"}], required=False),
         Parameter("bands", "Bands (names, band ids or common names) to load, or null for all.",
-                  {"anyOf": [BANDS_SCHEMA, {"type": "null"}]}, required=False),
+                  [BANDS_SCHEMA, {"type": "null"}], required=False),
+        PROPERTIES,
     ),
     returns=CUBE_RETURNS,
     implementation=_load,
     check=_load_check,
     legacy={"data_id": "id", "product_id": "id"},
-    normalize=_load_normalize,
+    normalize=load_normalize,
+    openeo_normalize=lambda node_id, args: exclusive(args, "temporal_extent"),
     categories=("cubes", "import"),
 )
+
+
+def exclusive(args: dict[str, Any], name: str) -> dict[str, Any]:
+    """openEO 1.x: the interval's end is excluded; make it the canonical inclusive end."""
+    if args.get(name) is not None:
+        args[name] = exclusive_end(args[name])
+    return args
 
 
 # --------------------------------------------------------------------------- filter_bbox
@@ -221,6 +255,9 @@ def _temporal_check(c: Check) -> ValueType:
     if not cube.has_time:
         raise c.invalid("data", "the cube has no time dimension (it was reduced)")
     interval_from(c.literal("extent"), f"{c.where}: argument 'extent'")
+    if c.literal("dimension") not in (None, "t"):
+        raise c.invalid("dimension", f"no temporal dimension {c.literal('dimension')!r}; "
+                        "the cube's is 't'")
     return cube
 
 
@@ -257,12 +294,15 @@ FILTER_TEMPORAL = Process(
         "`filter_daterange` with `from` / `to` is this process; either end may be null "
         "(open), not both." + _DATE_NOTE
     ),
-    parameters=(DATA, Parameter("extent", "[start, end] dates.", INTERVAL_SCHEMA)),
+    parameters=(DATA, Parameter("extent", "[start, end] dates.", INTERVAL_SCHEMA),
+                Parameter("dimension", "The temporal dimension: null or 't'.",
+                          {"type": ["string", "null"]}, required=False)),
     returns=CUBE_RETURNS,
     implementation=_temporal,
     check=_temporal_check,
     legacy=DATA_LEGACY,
     normalize=_temporal_normalize,
+    openeo_normalize=lambda node_id, args: exclusive(args, "extent"),
     draft_args={"from": "Start date: `extent[0]`.", "to": "End date (inclusive): `extent[1]`."},
     categories=("cubes", "filter"),
 )
@@ -311,7 +351,7 @@ FILTER_BANDS = Process(
         "supported."
     ),
     parameters=(DATA, Parameter("bands", "Band names, band ids or common names.",
-                                BANDS_SCHEMA)),
+                                BANDS_SCHEMA, required=False)),
     returns=CUBE_RETURNS,
     implementation=_bands,
     check=_bands_check,

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from rasterio.crs import CRS
+from rasterio.features import geometry_mask
 from rasterio.warp import transform_bounds
 
 from ..cube import Cube
 from ..errors import ArgumentInvalid, BandNotFound, OutOfBounds
+from ..geometry import reproject
 from ..window import Bounds, Window
 from .types import CatalogLike, CollectionLike
 
@@ -88,7 +90,26 @@ class CubeMask:
         return cube_mask(self.cube, target)
 
 
-ViewMask = ClassMask | CubeMask
+@dataclass(frozen=True, eq=False)
+class PolygonMask:
+    """Mask pixels whose centre lies outside (or, with ``inside``, inside) the polygons."""
+
+    geometries: np.ndarray
+    """shapely (Multi)Polygons, in ``crs``."""
+    crs: CRS
+    inside: bool = False
+
+    def apply(self, cube: Cube) -> np.ndarray:
+        """The boolean (y, x) mask on ``cube``'s grid (polygons reprojected to its CRS)."""
+        geometries = self.geometries
+        if cube.crs != self.crs:
+            geometries = reproject(geometries, self.crs, cube.crs)
+        hit = geometry_mask(list(geometries), out_shape=(cube.height, cube.width),
+                            transform=cube.transform, invert=True)
+        return np.asarray(hit if self.inside else ~hit)
+
+
+ViewMask = ClassMask | CubeMask | PolygonMask
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,9 @@ from .registry import Registry
 
 
 def _schema_text(schema: Any) -> str:
-    """A short type text for a parameter schema."""
+    """A short type text for a parameter schema (or a list of alternatives)."""
+    if isinstance(schema, list):
+        return " or ".join(dict.fromkeys(_schema_text(s) for s in schema))
     if isinstance(schema, dict):
         if "subtype" in schema:
             return str(schema["subtype"])

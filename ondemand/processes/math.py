@@ -16,7 +16,7 @@ import numpy as np
 from ..cube import Cube
 from ..errors import ArgumentInvalid
 from .context import CollectionView, EvalContext, LabelledArray, as_cube
-from .params import ARRAY_SCHEMA, CUBE_SCHEMA, DATA_LEGACY, NUMBER_SCHEMA, resolve_band_type
+from .params import ARRAY_SCHEMA, CUBE_SCHEMA, resolve_band_type
 from .registry import Parameter, Process
 from .types import ANY, ARRAY, INTEGER, NUMBER, RASTER_CUBE, Check, ValueType
 
@@ -152,12 +152,26 @@ def stack_of(value: Any, where: str) -> np.ma.MaskedArray:
     if isinstance(value, LabelledArray):
         return value.values()
     if isinstance(value, Sequence) and not isinstance(value, str):
-        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int | float))
-               for v in value):
+        if any(v is not None and not isinstance(v, np.ndarray) and (
+                isinstance(v, bool) or not isinstance(v, int | float)) for v in value):
             raise ArgumentInvalid(f"{where}: expected an array of numbers, got {value!r}")
-        raw = np.array([np.nan if v is None else v for v in value], dtype=np.float64)
-        return np.ma.MaskedArray(raw, mask=~np.isfinite(raw))
+        return _literal_stack(value, where)
     raise ArgumentInvalid(f"{where}: expected an array, got {type(value).__name__}")
+
+
+def _literal_stack(value: Sequence[Any], where: str) -> np.ma.MaskedArray:
+    """``[x, y, 3, null]`` in a child graph: numbers and per-pixel arrays stacked on axis 0."""
+    arrays = [v for v in value if isinstance(v, np.ndarray)]
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()
+    layers = []
+    for v in value:
+        if isinstance(v, np.ndarray):
+            layers.append(np.ma.MaskedArray(np.broadcast_to(np.ma.getdata(v), shape),
+                                            mask=np.broadcast_to(np.ma.getmaskarray(v), shape)))
+        else:
+            raw = np.full(shape, np.nan if v is None else v, dtype=np.float64)
+            layers.append(np.ma.MaskedArray(raw, mask=~np.isfinite(raw)))
+    return np.ma.stack(layers)
 
 
 def _reducer_process(name: str) -> Process:
@@ -394,54 +408,7 @@ NORMALIZED_DIFFERENCE = _binary(
 )
 
 
-# --------------------------------------------------------------------------- linear_scale_range
-
-
-def _linear_check(c: Check) -> ValueType:
-    lo, hi = c.number("inputMin"), c.number("inputMax")
-    c.number("outputMin")
-    c.number("outputMax")
-    if lo == hi:
-        raise c.invalid("inputMax", f"must differ from inputMin ({lo:g})")
-    return _value_check(c, "x")
-
-
-def _linear(args: Mapping[str, Any], ctx: EvalContext) -> Any:
-    lo, hi = float(args["inputMin"]), float(args["inputMax"])
-    out_lo, out_hi = float(args["outputMin"]), float(args["outputMax"])
-
-    def scale(x: Any) -> Any:
-        clipped = np.clip(x, min(lo, hi), max(lo, hi))
-        return (clipped - lo) / (hi - lo) * (out_hi - out_lo) + out_lo
-
-    return elementwise(scale, ctx, "linear_scale_range", args["x"])
-
-
-LINEAR_SCALE_RANGE = Process(
-    id="linear_scale_range",
-    summary="Linear transformation between two ranges",
-    description=(
-        "Clips `x` to [inputMin, inputMax] and maps that range linearly onto "
-        "[outputMin, outputMax], per pixel. No-data stays no-data. The draft's "
-        "`imagery` / a `data` cube is accepted as `x`."
-    ),
-    parameters=(
-        Parameter("x", "A number or raster cube.", VALUE_SCHEMA),
-        Parameter("inputMin", "Minimum of the input range.", NUMBER_SCHEMA),
-        Parameter("inputMax", "Maximum of the input range.", NUMBER_SCHEMA),
-        Parameter("outputMin", "Minimum of the output range.", NUMBER_SCHEMA,
-                  required=False, default=0),
-        Parameter("outputMax", "Maximum of the output range.", NUMBER_SCHEMA,
-                  required=False, default=1),
-    ),
-    returns={"description": "The scaled values.", "schema": VALUE_SCHEMA},
-    implementation=_linear,
-    check=_linear_check,
-    legacy={**DATA_LEGACY, "imagery": "x", "data": "x"},
-    categories=("math",),
-)
-
 PROCESSES = (
-    *(_reducer_process(name) for name in REDUCERS),
-    ARRAY_ELEMENT, ADD, SUBTRACT, MULTIPLY, DIVIDE, NORMALIZED_DIFFERENCE, LINEAR_SCALE_RANGE,
+    *(_reducer_process(name) for name in REDUCERS if name != "count"),
+    ARRAY_ELEMENT, ADD, SUBTRACT, MULTIPLY, DIVIDE, NORMALIZED_DIFFERENCE,
 )

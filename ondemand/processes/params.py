@@ -16,8 +16,7 @@ from .types import RASTER_CUBE, Check, ValueType
 
 CUBE_SCHEMA: Mapping[str, Any] = {"type": "object", "subtype": RASTER_CUBE}
 NUMBER_SCHEMA: Mapping[str, Any] = {"type": "number"}
-ARRAY_SCHEMA: Mapping[str, Any] = {"type": "array", "subtype": "labeled-array",
-                                   "items": {"type": ["number", "null"]}}
+ARRAY_SCHEMA: Mapping[str, Any] = {"type": "array", "items": {"type": ["number", "null"]}}
 BBOX_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "subtype": "bounding-box",
@@ -49,6 +48,7 @@ CUBE_RETURNS: Mapping[str, Any] = {"description": "A raster data cube.", "schema
 
 _BBOX_KEYS = ("west", "south", "east", "north")
 _DATE_ONLY = 10
+_YEAR_ONLY = 4
 
 
 def bbox_from(extent: Any, where: str) -> tuple[Bounds, CRS]:
@@ -112,13 +112,16 @@ def parse_instant(text: Any, *, end: bool, where: str) -> datetime | None:
     """An ISO 8601 date or datetime as an aware UTC datetime (``None`` stays open).
 
     A date-only end means the whole day, inclusive (``2017-01-31`` ends at
-    ``2017-01-31T23:59:59.999999Z``); naive datetimes are UTC.
+    ``2017-01-31T23:59:59.999999Z``), a year-only one (``2017``) the whole year;
+    naive datetimes are UTC.
     """
     if text is None:
         return None
     if not isinstance(text, str):
         raise ArgumentInvalid(f"{where}: expected an ISO 8601 date or datetime, got {text!r}")
     value = text.strip()
+    if len(value) == _YEAR_ONLY and value.isdigit():
+        value = f"{value}-12-31" if end else f"{value}-01-01"
     try:
         if len(value) == _DATE_ONLY:
             day = date.fromisoformat(value)
@@ -143,6 +146,26 @@ def interval_from(extent: Any, where: str) -> tuple[datetime | None, datetime | 
     if start is not None and end is not None and start > end:
         raise ArgumentInvalid(f"{where}: start {extent[0]!r} is after end {extent[1]!r}")
     return start, end
+
+
+def exclusive_end(extent: Any) -> Any:
+    """openEO 1.x's left-closed ``[start, end)`` as the canonical inclusive interval.
+
+    The end instant moves back by one microsecond (``2018-02-01`` -> ``2018-01-31T
+    23:59:59.999999+00:00``), so evaluation, planning and hashing see one meaning
+    whichever API a graph came through. Values that are not a valid interval are
+    returned unchanged (validation reports them).
+    """
+    if isinstance(extent, str) or not isinstance(extent, Sequence) or len(extent) != 2:
+        return extent
+    if not isinstance(extent[1], str):
+        return extent
+    try:
+        end = parse_instant(extent[1], end=False, where="")
+    except ArgumentInvalid:
+        return extent
+    assert end is not None
+    return (extent[0], (end - timedelta(microseconds=1)).isoformat())
 
 
 def band_refs(value: Any, where: str) -> tuple[str | int, ...]:

@@ -117,7 +117,7 @@ def _reduce_check(c: Check) -> ValueType:
                       collection=cube.collection if dim == "bands" else None, dimension=dim)
     context = c.type_of("context")
     result = c.child("reducer", {"data": array, "context": context})
-    if result.kind not in (NUMBER, INTEGER, "null", ANY):
+    if result.kind not in (NUMBER, INTEGER, "boolean", "null", ANY):
         raise c.invalid("reducer", f"must compute one value per pixel, not {result.describe()}")
     if dim == "t":
         return ValueType(RASTER_CUBE, has_time=False, bands=cube.bands)

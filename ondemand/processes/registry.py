@@ -8,7 +8,7 @@ all read that one declaration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,11 @@ Normalizer = Callable[[str, dict[str, Any]], dict[str, Any]]
 """``(node_id, arguments) -> arguments``: reshape the draft's arguments (tolerant of bad values)."""
 
 Checker = Callable[[Check], ValueType]
+
+DRAFT = "draft"
+"""The 2018 draft's meanings: inclusive end dates (``/`` and ``/jobs/execute``)."""
+OPENEO = "openeo"
+"""openEO 1.x meanings: left-closed date intervals (the end is excluded)."""
 """Validate one node's arguments (types of inputs already known) and return its output type."""
 
 
@@ -33,7 +38,8 @@ class Parameter:
 
     name: str
     description: str
-    schema: Mapping[str, Any]
+    schema: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    """A JSON schema, or a list of alternatives (as openEO 1.2 writes them)."""
     required: bool = True
     default: Any = None
 
@@ -68,6 +74,8 @@ class Process:
     draft_args: Mapping[str, str] = field(default_factory=dict)
     """Draft argument names ``normalize`` reshapes (``left`` ...), with descriptions."""
     categories: tuple[str, ...] = ()
+    openeo_normalize: Normalizer | None = None
+    """Reshape openEO 1.x arguments to the canonical (draft) meaning (exclusive end dates)."""
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter of this name, if any."""
@@ -76,11 +84,14 @@ class Process:
                 return p
         return None
 
-    def canonical_arguments(self, node_id: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    def canonical_arguments(
+        self, node_id: str, arguments: Mapping[str, Any], dialect: str = DRAFT
+    ) -> dict[str, Any]:
         """Rename the draft's argument names, reshape them, and fill declared defaults.
 
         Unknown names are kept (validation reports them); giving both a draft name
-        and its canonical name is an :class:`ArgumentInvalid`.
+        and its canonical name is an :class:`ArgumentInvalid`. In the ``openeo``
+        dialect, ``openeo_normalize`` then rewrites 1.x meanings into canonical ones.
         """
         out: dict[str, Any] = {}
         for name, value in arguments.items():
@@ -92,10 +103,23 @@ class Process:
             out[target] = value
         if self.normalize is not None:
             out = self.normalize(node_id, out)
+        if dialect == OPENEO and self.openeo_normalize is not None:
+            out = self.openeo_normalize(node_id, out)
         for p in self.parameters:
             if not p.required and p.name not in out:
                 out[p.name] = p.default
         return out
+
+    def openeo_description(self) -> dict[str, Any]:
+        """The openEO 1.2 process description (``GET /processes`` of 1.2 lists these)."""
+        return {
+            "id": self.id,
+            "summary": self.summary,
+            "description": self.description,
+            "categories": list(self.categories),
+            "parameters": [p.describe() for p in self.parameters],
+            "returns": thaw(self.returns),
+        }
 
     def describe(self) -> dict[str, Any]:
         """The declaration in the draft's shape and openEO 1.x shape, merged in one dict.
@@ -128,9 +152,16 @@ class Process:
 
 
 class Registry:
-    """An immutable set of processes, looked up by id or alias (case-sensitive, then not)."""
+    """An immutable set of processes, looked up by id or alias (case-sensitive, then not).
 
-    def __init__(self, processes: Iterable[Process] = ()) -> None:
+    ``dialect`` (:data:`DRAFT` or :data:`OPENEO`) says how parsed arguments are read;
+    :meth:`openeo` is the same processes read with openEO 1.x meanings.
+    """
+
+    def __init__(self, processes: Iterable[Process] = (), dialect: str = DRAFT) -> None:
+        if dialect not in (DRAFT, OPENEO):
+            raise ValueError(f"Unknown dialect {dialect!r}")
+        self.dialect = dialect
         by_id: dict[str, Process] = {}
         names: dict[str, str] = {}
         for proc in processes:
@@ -152,7 +183,11 @@ class Registry:
                 raise ValueError(f"Process {proc.id!r} is already registered")
         new_ids = {p.id for p in processes}
         kept = [p for pid, p in self._processes.items() if pid not in new_ids]
-        return Registry([*kept, *processes])
+        return Registry([*kept, *processes], self.dialect)
+
+    def openeo(self) -> Registry:
+        """The same processes, with arguments read as openEO 1.x defines them."""
+        return Registry(self._processes.values(), OPENEO)
 
     def canonical_id(self, name: str) -> str | None:
         """The canonical id of a process id or alias, or ``None``."""

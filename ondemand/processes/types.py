@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -56,13 +56,15 @@ class CatalogLike(Protocol):
 
 
 RASTER_CUBE = "raster-cube"
+VECTOR_CUBE = "vector-cube"
+"""A table of values per geometry (aggregate_spatial): kind ``table`` at run time."""
 ARRAY = "array"
 NUMBER = "number"
 INTEGER = "integer"
 PROCESS_GRAPH = "process-graph"
 ANY = "any"
 TABLE = "table"
-"""A table of rows (``zonal_statistics``), encoded as GPKG, GeoJSON, CSV or JSON."""
+"""A table of rows (``zonal_statistics``, ``aggregate_spatial``): GPKG, GeoJSON, CSV, JSON."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,14 +114,21 @@ def kind_of(value: Any) -> str:
     return ANY
 
 
-def schema_kinds(schema: Mapping[str, Any]) -> frozenset[str]:
-    """The kinds a parameter schema accepts (``any`` when it does not restrict)."""
+def schema_kinds(schema: Any) -> frozenset[str]:
+    """The kinds a parameter schema (or a list of alternatives) accepts (``any``: no limit)."""
+    if isinstance(schema, Sequence) and not isinstance(schema, str):
+        alternatives: set[str] = set()
+        for sub in schema:
+            alternatives |= schema_kinds(sub)
+        return frozenset(alternatives)
     if "anyOf" in schema:
         out: set[str] = set()
         for sub in schema["anyOf"]:
             out |= schema_kinds(sub)
         return frozenset(out)
     subtype = schema.get("subtype")
+    if subtype == VECTOR_CUBE:
+        return frozenset({VECTOR_CUBE, TABLE})
     if subtype in (RASTER_CUBE, PROCESS_GRAPH):
         return frozenset({subtype})
     types = schema.get("type")
@@ -131,7 +140,7 @@ def schema_kinds(schema: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def accepts(schema: Mapping[str, Any], kind: str) -> bool:
+def accepts(schema: Any, kind: str) -> bool:
     """Whether a value of ``kind`` may be passed to a parameter of ``schema``."""
     kinds = schema_kinds(schema)
     return ANY in kinds or kind == ANY or kind in kinds
@@ -154,6 +163,8 @@ class Check:
     args: Mapping[str, Any]
     catalog: CatalogLike
     child: ChildChecker
+    graphs: Mapping[str, Any] = field(default_factory=dict)
+    """The child graphs (:class:`~ondemand.graph.Graph`) given, by argument name."""
 
     @property
     def where(self) -> str:

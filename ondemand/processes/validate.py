@@ -9,6 +9,8 @@ from ..errors import ArgumentInvalid, ArgumentMissing, ArgumentUnsupported
 from ..graph import ChildGraph, Graph, Node, NodeRef, ParamRef
 from .registry import Process, Registry
 from .types import (
+    ANY,
+    ARRAY,
     PROCESS_GRAPH,
     CatalogLike,
     Check,
@@ -65,10 +67,16 @@ def _check_node(
         if isinstance(value, ChildGraph):
             children[p.name] = value
             typed: Any = ValueType(PROCESS_GRAPH)
+        elif _is_filter_map(value):
+            for key, condition in value.items():
+                _check_condition(condition, catalog, registry, f"{where}: argument {p.name!r}."
+                                 f"{key}")
+            typed = ValueType("object")
         else:
             typed = _typed(value, types, params, where, p.name)
         kind = typed.kind if isinstance(typed, ValueType) else kind_of(typed)
-        if not accepts(p.schema, kind):
+        unset = typed is None and not p.required and p.default is None
+        if not unset and not accepts(p.schema, kind):
             shown = typed.describe() if isinstance(typed, ValueType) else repr(typed)
             wanted = " or ".join(sorted(schema_kinds(p.schema)))
             raise ArgumentInvalid(f"{where}: argument {p.name!r}: expected {wanted}, got {shown}")
@@ -79,7 +87,25 @@ def _check_node(
             raise ArgumentInvalid(f"{where}: argument {name!r}: expected a child process graph")
         return validate_graph(children[name].graph, catalog, registry, child_params)
 
-    return proc.check(Check(node.id, proc.id, args, catalog, child))
+    return proc.check(Check(node.id, proc.id, args, catalog, child,
+                            {k: v.graph for k, v in children.items()}))
+
+
+def _is_filter_map(value: Any) -> bool:
+    """A metadata filter: an object whose values are all child graphs."""
+    return isinstance(value, Mapping) and bool(value) and all(
+        isinstance(v, ChildGraph) for v in value.values()
+    )
+
+
+def _check_condition(
+    condition: ChildGraph, catalog: CatalogLike, registry: Registry, where: str
+) -> None:
+    """A metadata condition gets the property ``value`` and computes a boolean."""
+    result = validate_graph(condition.graph, catalog, registry, {"value": ValueType(ANY)})
+    if result.kind not in ("boolean", "null", ANY):
+        raise ArgumentInvalid(f"{where}: the condition must give true or false, not "
+                              f"{result.describe()}")
 
 
 def _typed(
@@ -99,9 +125,16 @@ def _typed(
                 + (f" (parameters: {', '.join(params)})" if params else "")
             )
         return params[value.name]
+    if isinstance(value, tuple) and _has_reference(value) and all(
+        isinstance(v, NodeRef | ParamRef) or not _has_reference(v) for v in value
+    ):
+        for v in value:
+            _typed(v, types, params, where, name)
+        return ValueType(ARRAY)
     if _has_reference(value):
         raise ArgumentInvalid(
-            f"{where}: argument {name!r}: references inside arrays or objects are not supported"
+            f"{where}: argument {name!r}: references nested in objects or inner arrays are not "
+            "supported"
         )
     return value
 

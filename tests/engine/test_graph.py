@@ -379,18 +379,20 @@ def test_register_returns_a_new_registry() -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "error"),
+    ("collection", "arguments", "error"),
     [
-        pytest.param({"red": "B04", "nir": "B8A"}, None, id="band-names"),
-        pytest.param({}, BandNotFound, id="no-common-names-declared"),
+        pytest.param("s2-l2a-29rkh", {"red": "B04", "nir": "B8A"}, None, id="band-names"),
+        pytest.param("s2-l2a-29rkh", {}, None, id="known-sentinel-2-common-names"),
+        pytest.param("s2-ndvi-slovenia", {}, BandNotFound, id="no-common-names-known"),
     ],
 )
 def test_validate_against_the_real_catalog(
-    shared_data: Path, arguments: dict[str, Any], error: type[OnDemandError] | None
+    shared_data: Path, collection: str, arguments: dict[str, Any],
+    error: type[OnDemandError] | None
 ) -> None:
-    catalog = Catalog.load([shared_data / "s2-l2a-29rkh" / "collection.json"])
+    catalog = Catalog.load([shared_data / collection / "collection.json"])
     doc = {"process_id": "min_time", "args": {"imagery": {"process_id": "NDVI", "args": {
-        "imagery": {"product_id": "s2-l2a-29rkh"}, **arguments}}}}
+        "imagery": {"product_id": collection}, **arguments}}}}
     graph = parse_graph(doc, REGISTRY)
     if error is None:
         validate_graph(graph, catalog, REGISTRY)
