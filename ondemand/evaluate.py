@@ -3,15 +3,15 @@
 A graph is compiled once (parsed, validated, planned); evaluating it on a window
 walks its nodes with a context whose ``load`` reads exactly the bands a process
 asks for, of the dates the graph (and the window's time selection) keeps, on the
-window's grid. Pixels outside the graph's bounding box are masked.
+window's grid. Pixels outside the graph's bounding box are masked. Reductions over
+time stream in bounded groups of dates (:mod:`ondemand.stream`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,25 +23,32 @@ from .arrays import cube_from_bytes, cube_to_bytes
 from .catalog import Catalog, Collection, Item
 from .cube import Cube
 from .dialects import parse_graph
-from .errors import EvaluationTimedOut, NoData, PixelLimitExceeded
+from .errors import NoData
 from .graph import Graph, node_hash
+from .limits import NO_LIMITS, Limits
+from .plan import Load, plan_loads
 from .processes import REGISTRY
 from .processes.context import CollectionView, as_cube
 from .processes.registry import Registry
 from .processes.types import ValueType
 from .processes.validate import validate_graph
-from .processes.walk import reachable, resolve_arguments, run_graph
 from .read import Acquisition, RasterReader, group_by_day
+from .stream import StreamPlan, plan_streams, run_graph
 from .userfiles import UserFiles
 from .window import Bounds, Window
 
-
-@dataclass(frozen=True)
-class Load:
-    """One read the graph makes: a collection view and the bands asked of it."""
-
-    view: CollectionView
-    bands: tuple[str, ...]
+__all__ = [
+    "CACHE_MAX_PIXELS",
+    "NO_LIMITS",
+    "BytesCache",
+    "CompiledGraph",
+    "EvaluationContext",
+    "Limits",
+    "Load",
+    "compile_graph",
+    "evaluate",
+    "plan_loads",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class CompiledGraph:
     registry: Registry
     catalog: Catalog
     result_type: ValueType
+    streams: Mapping[str, StreamPlan] = field(default_factory=dict)
+    """The reductions over time that stream (see :mod:`ondemand.stream`)."""
 
     @property
     def collections(self) -> tuple[Collection, ...]:
@@ -82,107 +91,8 @@ def compile_graph(
         registry=registry,
         catalog=catalog,
         result_type=result_type,
+        streams=plan_streams(graph, catalog, registry),
     )
-
-
-class _NeedsPixels(Exception):
-    """Raised by the planning context where a process would read pixels."""
-
-
-class _PlanningContext:
-    """Records the loads processes ask for instead of reading."""
-
-    user_files = None
-    """Planning reads no file."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.loads: list[Load] = []
-
-    @property
-    def window(self) -> Window:
-        """Processes that look at the window during planning need pixels."""
-        raise _NeedsPixels
-
-    def load(self, view: CollectionView, bands: Sequence[str] | None) -> Cube:
-        """Record the read and stop this node."""
-        self.loads.append(Load(view, tuple(view.band_names if bands is None else bands)))
-        raise _NeedsPixels
-
-    def load_native(
-        self, view: CollectionView, bands: Sequence[str] | None, item: Item, window: Window
-    ) -> Cube:
-        """Record the read of ``view`` and stop this node."""
-        return self.load(view, bands)
-
-
-_UNKNOWN = object()
-
-
-def plan_loads(graph: Graph, catalog: Catalog, registry: Registry = REGISTRY) -> tuple[Load, ...]:
-    """Walk the graph without reading and list each collection read with its bands.
-
-    Lazy processes (load_collection, filters) run for real and narrow views; the first
-    process that needs pixels records its ``load`` and everything after it is skipped.
-    A graph whose result is itself a view reads all of its selected bands.
-    """
-    ctx = _PlanningContext(catalog)
-    values: dict[str, Any] = {}
-    needed = reachable(graph)
-    for node_id in graph.order():
-        if node_id not in needed:
-            continue
-        node = graph.nodes[node_id]
-        if any(values.get(ref.node_id) is _UNKNOWN for ref in node.refs()):
-            values[node_id] = _UNKNOWN
-            continue
-        args = resolve_arguments(node, values, {}, ctx, registry)
-        try:
-            values[node_id] = registry.get(node.process_id).implementation(args, ctx)
-        except _NeedsPixels:
-            values[node_id] = _UNKNOWN
-            for view in _views_in(args):
-                if not any(load.view is view for load in ctx.loads):
-                    ctx.loads.append(Load(view, view.band_names))
-    result = values.get(graph.result)
-    if isinstance(result, CollectionView):
-        ctx.loads.append(Load(result, result.band_names))
-    return tuple(ctx.loads)
-
-
-def _views_in(value: Any) -> Iterator[CollectionView]:
-    """Every collection view inside resolved arguments."""
-    if isinstance(value, CollectionView):
-        yield value
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _views_in(v)
-    elif isinstance(value, tuple | list):
-        for v in value:
-            yield from _views_in(v)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one synchronous evaluation may read and how long it may take."""
-
-    max_pixels: int | None = None
-    """Pixels read in all (window x dates x bands)."""
-    max_dates: int | None = None
-    """Dates read by one load."""
-    deadline: float | None = None
-    """``time.monotonic()`` after which reading stops with EvaluationTimedOut."""
-
-    def check_time(self) -> None:
-        """Raise EvaluationTimedOut once the deadline has passed."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise EvaluationTimedOut(
-                "The evaluation took longer than the time-out for synchronous requests; use a "
-                "smaller area, fewer dates, a coarser resolution, or a batch job"
-            )
-
-
-NO_LIMITS = Limits()
 
 
 class EvaluationContext:
@@ -219,13 +129,7 @@ class EvaluationContext:
         acquisitions = self.acquisitions(view)
         if not acquisitions:
             raise NoData(_no_data_message(view, self._window))
-        max_dates = self._limits.max_dates
-        if max_dates is not None and len(acquisitions) > max_dates:
-            raise PixelLimitExceeded(
-                f"The request reads {len(acquisitions)} dates of {collection.id!r}, over the "
-                f"limit of {max_dates} for synchronous requests; narrow the date range or use "
-                "a batch job"
-            )
+        self.check_dates(view, len(acquisitions))
         self._charge(len(acquisitions) * len(names) * self._window.pixels)
         return self._read(view, names, acquisitions, self._window)
 
@@ -287,15 +191,19 @@ class EvaluationContext:
         return found
 
     def _charge(self, pixels: int) -> None:
-        """Count pixels read; over the budget is PixelLimitExceeded."""
+        """Count pixels this pass holds; over the budget is PixelLimitExceeded."""
         self.pixels_read += pixels
-        limit = self._limits.max_pixels
-        if limit is not None and self.pixels_read > limit:
-            raise PixelLimitExceeded(
-                f"The request reads {self.pixels_read:,} pixels (window x dates x bands), over "
-                f"the limit of {limit:,} for synchronous requests; use a smaller "
-                "area or date range, a coarser output resolution, or a batch job"
-            )
+        self._limits.check_pixels(self.pixels_read)
+
+    def check_dates(self, view: CollectionView, count: int) -> None:
+        """PixelLimitExceeded when one load of ``view`` would read ``count`` dates, too many."""
+        self._limits.check_dates(count, view.collection.id)
+
+    def open_pass(self, window: Window) -> EvaluationContext:
+        """A context like this one on ``window``, counting its own pixels (one streamed group)."""
+        return EvaluationContext(
+            self.catalog, window, self._reader, self._limits, self.user_files, self._cache
+        )
 
 
 def bbox_outside_mask(bbox: tuple[Bounds, CRS], window: Window) -> np.ndarray | None:
@@ -361,7 +269,7 @@ def evaluate(
         if cached is not None:
             return cached
     ctx = EvaluationContext(compiled.catalog, window, reader, limits, user_files, cache)
-    result = run_graph(compiled.graph, ctx, compiled.registry)
+    result = run_graph(compiled.graph, compiled.streams, ctx, compiled.registry)
     if isinstance(result, CollectionView):
         result = as_cube(result, ctx)
     if key is not None and cache is not None and isinstance(result, Cube):

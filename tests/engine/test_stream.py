@@ -1,0 +1,202 @@
+"""Reductions over time stream date group by date group: same values, bounded memory.
+
+On the real Slovenia NDVI series (67 dates): every running reducer equals the
+whole-stack reducer applied to the evaluated time series, masks included, and the
+peak memory of a 1024 x 1024 max over 67 dates is that of 17 dates (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rasterio.crs import CRS
+
+from ondemand.catalog import Catalog
+from ondemand.cube import Cube
+from ondemand.engine import Engine
+from ondemand.errors import PixelLimitExceeded
+from ondemand.processes.math import REDUCERS
+from ondemand.processes.running import RUNNING, running
+from ondemand.settings import Settings
+from ondemand.stream import group_size, groups
+from ondemand.window import Window
+
+COLLECTION = "s2-ndvi-slovenia"
+SIDE = 1024
+ALL_DATES = ("2015-01-01", "2017-12-31")
+FIRST_17 = ("2015-07-01", "2016-05-10")
+
+
+@pytest.fixture(scope="module")
+def engine(shared_data: Path) -> Iterator[Engine]:
+    catalog = Catalog.load([shared_data / COLLECTION / "collection.json"])
+    eng = Engine(catalog, Settings(max_pixels=10**12))
+    yield eng
+    eng.close()
+
+
+def window(engine: Engine, side: int = SIDE) -> Window:
+    """The collection's footprint on a ``side`` x ``side`` grid (upsampled, nearest)."""
+    item = engine.catalog.get(COLLECTION).items[0]
+    import rasterio
+
+    with rasterio.open(item.assets["NDVI"].href) as src:
+        return Window(CRS.from_user_input(src.crs), tuple(src.bounds), side, side)
+
+
+def series(dates: tuple[str, str], *, cloud_mask: bool = False) -> dict[str, Any]:
+    """The NDVI time series (cloud-masked by CLM when asked), flat openEO form."""
+    graph: dict[str, Any] = {
+        "load": {"process_id": "load_collection",
+                 "arguments": {"id": COLLECTION, "temporal_extent": list(dates)}},
+        "ndvi": {"process_id": "filter_bands",
+                 "arguments": {"data": {"from_node": "load"}, "bands": ["NDVI"]}},
+    }
+    if cloud_mask:
+        graph["clm"] = {"process_id": "filter_bands",
+                        "arguments": {"data": {"from_node": "load"}, "bands": ["CLM"]}}
+        graph["masked"] = {"process_id": "mask", "arguments": {
+            "data": {"from_node": "ndvi"}, "mask": {"from_node": "clm"}}}
+    return graph
+
+
+def reduced(graph: dict[str, Any], reducer: str, *, ignore_nodata: bool = True,
+            draft: bool = False) -> dict[str, Any]:
+    """``graph`` reduced over t: ``<reducer>_time`` (draft) or ``reduce_dimension``."""
+    last = list(graph)[-1]
+    out = {k: dict(v) for k, v in graph.items()}
+    if draft:
+        out["r"] = {"process_id": f"{reducer}_time", "arguments": {"data": {"from_node": last}},
+                    "result": True}
+        return {"process_graph": out}
+    child = {"m": {"process_id": reducer, "result": True, "arguments": {
+        "data": {"from_parameter": "data"}, "ignore_nodata": ignore_nodata}}}
+    out["r"] = {"process_id": "reduce_dimension", "result": True, "arguments": {
+        "data": {"from_node": last}, "dimension": "t", "reducer": {"process_graph": child}}}
+    return {"process_graph": out}
+
+
+def whole(engine: Engine, graph: dict[str, Any], win: Window) -> Cube:
+    last = list(graph)[-1]
+    doc = {"process_graph": {k: {**v, "result": k == last} for k, v in graph.items()}}
+    cube = engine.evaluate(engine.compile(doc), win)
+    assert isinstance(cube, Cube) and cube.times is not None
+    return cube
+
+
+@pytest.mark.parametrize("reducer", RUNNING)
+@pytest.mark.parametrize("ignore_nodata", [True, False])
+def test_streamed_equals_whole_stack(engine: Engine, reducer: str, ignore_nodata: bool) -> None:
+    win = window(engine, 96)
+    graph = series(ALL_DATES, cloud_mask=True)
+    stack = whole(engine, graph, win)
+    assert len(stack.times or ()) == 67
+    compiled = engine.compile(reduced(graph, reducer, ignore_nodata=ignore_nodata))
+    assert set(compiled.streams) == {"r"}
+    got = engine.evaluate(compiled, win)
+    want = REDUCERS[reducer](stack.data, ignore_nodata)
+    assert got.times is None and got.bands == ("NDVI",)
+    assert got.data.dtype == want.dtype
+    np.testing.assert_array_equal(np.ma.getmaskarray(got.data[0]), np.ma.getmaskarray(want))
+    if reducer == "sd":  # running moments: equal up to float rounding
+        np.testing.assert_allclose(got.data[0].filled(0), want.filled(0), rtol=1e-5, atol=1e-7)
+    else:
+        np.testing.assert_array_equal(got.data[0].filled(0), want.filled(0))
+
+
+def test_masks_travel_a_cloudy_date_does_not_count(engine: Engine) -> None:
+    win = window(engine, 64)
+    masked = whole(engine, series(ALL_DATES, cloud_mask=True), win)
+    plain = whole(engine, series(ALL_DATES), win)
+    assert np.ma.getmaskarray(masked.data).sum() > np.ma.getmaskarray(plain.data).sum()
+    got = engine.evaluate(engine.compile(reduced(series(ALL_DATES, cloud_mask=True), "max")), win)
+    np.testing.assert_array_equal(got.data[0].filled(-9), masked.data.max(axis=0).filled(-9))
+    assert not np.array_equal(got.data[0].filled(-9), plain.data.max(axis=0).filled(-9))
+
+
+@pytest.mark.parametrize("reducer", RUNNING)
+def test_running_reducers_fold_like_the_stack(reducer: str) -> None:
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(9, 2, 5, 6)).astype(np.float32)
+    values[3, 0, 1, 1] = np.nan  # unmasked NaN: ignored like a masked value
+    mask = rng.random(values.shape) < 0.4
+    mask[:, 1, 2, 2] = True  # never valid
+    data = np.ma.MaskedArray(values, mask=mask)
+    for ignore in (True, False):
+        fold = running(reducer, ignore)
+        for layer in data:
+            fold.add(layer)
+        want = REDUCERS[reducer](data, ignore)
+        got = fold.result()
+        np.testing.assert_array_equal(got.mask, np.ma.getmaskarray(want))
+        np.testing.assert_allclose(got.filled(0), want.filled(0), rtol=1e-6)
+
+
+def test_draft_time_processes_stream_too(engine: Engine) -> None:
+    compiled = engine.compile(reduced(series(FIRST_17), "min", draft=True))
+    assert compiled.streams["r"].reducer == "min"
+
+
+def test_median_and_mixed_graphs_stay_whole_stack(engine: Engine) -> None:
+    assert not engine.compile(reduced(series(FIRST_17), "median")).streams
+    graph = series(FIRST_17)
+    graph["mx"] = {"process_id": "max_time", "arguments": {"data": {"from_node": "ndvi"}}}
+    graph["diff"] = {"process_id": "subtract", "arguments": {
+        "x": {"from_node": "ndvi"}, "y": {"from_node": "mx"}}}
+    doc = reduced(graph, "min")
+    compiled = engine.compile(doc)
+    assert set(compiled.streams) == {"mx"}  # the outer min reads a difference with a reduction
+
+
+def peak_bytes(engine: Engine, dates: tuple[str, str]) -> tuple[int, Cube]:
+    compiled = engine.compile(reduced(series(dates), "max"))
+    win = window(engine)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = engine.evaluate(compiled, win)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result, Cube)
+    return peak, result
+
+
+def test_peak_memory_does_not_grow_with_dates(engine: Engine) -> None:
+    peak_17, small = peak_bytes(engine, FIRST_17)
+    peak_67, large = peak_bytes(engine, ALL_DATES)
+    one_layer = SIDE * SIDE * 4
+    assert peak_67 > one_layer  # tracemalloc sees the arrays
+    assert peak_67 < 1.5 * peak_17, (peak_17, peak_67)
+    # the whole stack of 67 dates alone (float32 values + mask) would be far larger
+    assert peak_67 < 67 * SIDE * SIDE * 5 / 4
+    stack = whole(engine, series(ALL_DATES), window(engine)).data
+    np.testing.assert_array_equal(large.data[0].filled(-9), REDUCERS["max"](stack).filled(-9))
+    assert not np.array_equal(small.data[0].filled(-9), large.data[0].filled(-9))
+
+
+def test_limit_counts_what_a_pass_holds_not_the_dates(shared_data: Path) -> None:
+    catalog = Catalog.load([shared_data / COLLECTION / "collection.json"])
+    per_date = SIDE * SIDE
+    eng = Engine(catalog, Settings(max_pixels=8 * per_date))
+    try:
+        win = window(eng)
+        got = eng.evaluate(eng.compile(reduced(series(ALL_DATES), "max")), win)
+        assert isinstance(got, Cube)  # 67 dates, held a few at a time
+        with pytest.raises(PixelLimitExceeded, match="at once"):
+            eng.evaluate(eng.compile(reduced(series(ALL_DATES), "median")), win)
+    finally:
+        eng.close()
+
+
+def test_groups_are_bounded_and_ordered() -> None:
+    assert group_size(SIDE * SIDE) == 4
+    assert group_size(256 * 256) == 8
+    assert group_size(10**9) == 1
+    assert groups(list(range(10)), 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # type: ignore[arg-type]
