@@ -217,5 +217,8 @@ class Engine:
                 f"The process graph returns {type(result).__name__}, not a raster; "
                 "this output format needs a raster result"
             )
-        check_encodable(spec, result.data.dtype, len(result.bands), date_count=result.data.shape[0])
+        check_encodable(
+            spec, result.data.dtype, len(result.bands), date_count=result.data.shape[0],
+            render=True,
+        )
         return encode(result, spec)

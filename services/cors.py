@@ -7,7 +7,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ALLOW_METHODS = "OPTIONS, GET, POST, PATCH, PUT, DELETE"
 ALLOW_HEADERS = "Authorization, Content-Type, Range, If-None-Match"
 EXPOSE_HEADERS = (
-    "Content-Length, Content-Range, ETag, Content-Disposition, Content-Bbox, Content-Crs"
+    "Content-Length, Content-Range, ETag, Content-Disposition, Content-Bbox, Content-Crs, "
+    "OnDemand-Rendering"
 )
 
 

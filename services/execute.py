@@ -34,7 +34,8 @@ async def execute(request: Request) -> Response:
     return Response(
         encoded.content,
         media_type=encoded.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{encoded.filename}"'},
+        headers={**encoded.headers,
+                 "Content-Disposition": f'attachment; filename="{encoded.filename}"'},
     )
 
 

@@ -169,7 +169,8 @@ async def on_demand_result(request: Request) -> Response:
     return Response(
         encoded.content,
         media_type=encoded.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{job.job_id}.{ext}"'},
+        headers={**encoded.headers,
+                 "Content-Disposition": f'attachment; filename="{job.job_id}.{ext}"'},
     )
 
 

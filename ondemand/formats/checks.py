@@ -21,19 +21,46 @@ def file_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return dtype
 
 
+def renders(spec: OutputSpec, dtype: np.dtype[Any], file_bands: int) -> bool:
+    """Whether a GeoTIFF download is rendered to 8-bit RGB first (:mod:`.rendered`).
+
+    It is when ``compress=JPEG`` meets data that is not 8-bit, or YCbCr meets other
+    than 3 bands, or ``colormap`` / ``rescale`` ask for a rendering.
+    """
+    if spec.format != "GTiff" or spec.compress != "JPEG":
+        return False
+    return (
+        file_dtype(np.dtype(dtype)) != np.uint8
+        or spec.colormap is not None
+        or spec.rescale is not None
+        or (spec.photometric == "YCBCR" and file_bands != 3)
+    )
+
+
 def check_encodable(
-    spec: OutputSpec, dtype: np.dtype[Any], band_count: int, *, date_count: int = 1
+    spec: OutputSpec,
+    dtype: np.dtype[Any],
+    band_count: int,
+    *,
+    date_count: int = 1,
+    render: bool = False,
 ) -> None:
     """Raise ``OutputOptionInvalid`` if ``spec`` cannot encode such a result.
 
     ``band_count`` is the number of bands of the result and ``date_count`` the
     length of its time axis (a GeoTIFF holds ``date_count * band_count`` bands; a
-    picture renders the last date). The message names every conflict and a
-    working alternative.
+    picture renders the last date). With ``render``, a GeoTIFF that :func:`renders`
+    is checked as a rendering (synchronous downloads); without, its values must fit
+    as they are (batch results). The message names every conflict and a working
+    alternative.
     """
     dtype = np.dtype(dtype)
-    if spec.format == "GTiff":
-        problems = _gtiff_problems(spec, file_dtype(dtype), band_count * date_count)
+    file_bands = band_count * date_count
+    if render and renders(spec, dtype, file_bands):
+        problems = _kind_problem(spec, dtype, _REAL_KINDS)
+        problems += _rendering_problems(spec, band_count, date_count)
+    elif spec.format == "GTiff":
+        problems = _gtiff_problems(spec, file_dtype(dtype), file_bands)
     elif spec.format in ("PNG", "JPEG"):
         problems = _picture_problems(spec, dtype, band_count)
     else:
@@ -46,6 +73,33 @@ def _kind_problem(spec: OutputSpec, dtype: np.dtype[Any], kinds: tuple[str, ...]
     if dtype.kind in kinds:
         return []
     return [f"format={spec.format} cannot hold {dtype} data; use format=GTiff"]
+
+
+def _rendering_problems(spec: OutputSpec, band_count: int, date_count: int) -> list[str]:
+    problems: list[str] = []
+    file_bands = band_count * date_count
+    if date_count != 1 or band_count not in (1, 3):
+        problems.append(
+            f"compress=JPEG renders the result to 8-bit RGB, from 1 band (colormapped) or 3 "
+            f"bands (red, green, blue) of one date, but the result has {date_count} date(s) x "
+            f"{band_count} band(s); reduce it (e.g. max_time, filter_bands) or use "
+            "compress=DEFLATE to keep every band and value"
+        )
+    if spec.photometric in ("MINISBLACK", "MINISWHITE"):
+        problems.append(
+            f"photometric={spec.photometric} cannot describe a rendered RGB GeoTIFF; drop "
+            "photometric (YCBCR is used) or use compress=DEFLATE to keep the values"
+        )
+    if spec.colormap is not None and file_bands == 3:
+        problems.append(
+            "colormap applies to 1 rendered band but 3 bands are rendered as RGB; drop colormap"
+        )
+    if spec.rescale is not None and len(spec.rescale) not in (1, file_bands):
+        problems.append(
+            f"rescale gives {len(spec.rescale)} ranges for {file_bands} rendered bands; "
+            "give one [min, max] or one per band"
+        )
+    return problems
 
 
 def _gtiff_problems(spec: OutputSpec, dtype: np.dtype[Any], file_bands: int) -> list[str]:

@@ -95,6 +95,8 @@ class _Option:
 
 
 _RENDERED: tuple[Format, ...] = ("PNG", "JPEG")
+_STYLED: tuple[Format, ...] = ("GTiff", *_RENDERED)
+"""Formats taking a style: pictures, and GeoTIFFs rendered for compress=JPEG."""
 _GRID: tuple[Format, ...] = RASTER_FORMATS
 
 OPTIONS: dict[str, _Option] = {
@@ -118,7 +120,9 @@ OPTIONS: dict[str, _Option] = {
         ("GTiff",),
         parse.compress,
         "Compression [NONE/DEFLATE/LZW/ZSTD/JPEG]. Default: DEFLATE. "
-        "JPEG needs 8-bit (uint8) data.",
+        "JPEG writes 8-bit data: a result that is not 8-bit RGB is rendered to RGB (as map "
+        "tiles are; colormap and rescale apply) and the OnDemand-Rendering response header "
+        "says so; DEFLATE keeps the values.",
     ),
     "predictor": _Option(
         ("GTiff",),
@@ -130,8 +134,8 @@ OPTIONS: dict[str, _Option] = {
         ("GTiff",),
         parse.photometric,
         "Photometric interpretation [MINISBLACK/MINISWHITE/RGB/YCBCR]. Default: MINISBLACK "
-        "(RGB for 3 uint8 bands). RGB needs 3 bands; YCBCR needs 3 uint8 bands and "
-        "compress=JPEG. Not with cog=true.",
+        "(RGB for 3 uint8 bands). RGB needs 3 bands; YCBCR needs compress=JPEG (other "
+        "than 3 uint8 bands are rendered to RGB). Not with cog=true.",
     ),
     "jpeg_quality": _Option(
         ("GTiff", "JPEG"),
@@ -150,17 +154,19 @@ OPTIONS: dict[str, _Option] = {
         "Default: false.",
     ),
     "colormap": _Option(
-        _RENDERED,
+        _STYLED,
         parse.colormap,
         "Colormap name for a 1-band result (see the colormap list). Default: rdylgn over "
-        "[-1, 1] for float data within -1..1 (NDVI-like), otherwise grayscale.",
+        "[-1, 1] for float data within -1..1 (NDVI-like), otherwise grayscale. GTiff: only "
+        "with compress=JPEG, which renders the result to 8-bit RGB.",
     ),
     "rescale": _Option(
-        _RENDERED,
+        _STYLED,
         parse.rescale,
         "Value range mapped to the colors: [min, max], or one [min, max] per rendered band. "
         "Default: [-1, 1] for NDVI-like data; otherwise the data's min/max for 1 band, and "
-        "for 3 bands none for uint8 data else the 2nd-98th percentile of all three bands.",
+        "for 3 bands none for uint8 data else the 2nd-98th percentile of all three bands. "
+        "GTiff: only with compress=JPEG.",
     ),
     "bands": _Option(
         _RENDERED,
@@ -262,6 +268,13 @@ def _check_combinations(spec: OutputSpec, given: frozenset[str]) -> None:
         if "zlevel" in given and compress != "DEFLATE":
             problems.append(
                 f"zlevel applies only with compress=DEFLATE but compress={compress}; drop zlevel"
+            )
+        styled = sorted(given & {"colormap", "rescale"})
+        if styled and compress != "JPEG":
+            problems.append(
+                f"{'/'.join(styled)} applies to GTiff only with compress=JPEG (a GeoTIFF "
+                f"rendered to 8-bit RGB) but compress={compress}; add compress=JPEG, drop "
+                f"{'/'.join(styled)}, or use format=PNG"
             )
         blocks = given & {"blockxsize", "blockysize"}
         if blocks and not (spec.tiled or spec.cog):

@@ -18,6 +18,7 @@ Defaults, also listed by :func:`~ondemand.formats.options.output_formats`:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -69,28 +70,43 @@ def _to_byte(band: np.ndarray, rng: Range) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
-def render_image(
+@dataclass(frozen=True)
+class Rendered:
+    """An 8-bit rendering: RGB, the colormap's alpha, the mask and the style used."""
+
+    rgb: np.ndarray
+    """``(3, h, w)`` uint8."""
+    alpha: np.ndarray
+    """``(h, w)`` uint8 from the colormap (255 for RGB), before masking."""
+    mask: np.ndarray
+    """``(h, w)`` bool: no data in some rendered band (NaN and infinities included)."""
+    colormap: str | None
+    """The colormap of a 1-band rendering (``None``: gray ramp; always None for RGB)."""
+    ranges: list[Range]
+    """The value range stretched to 0..255, one per rendered band."""
+
+    def describe(self) -> str:
+        """The style in words, e.g. ``colormap rdylgn over [-1, 1]``."""
+        spans = ", ".join(f"[{low:g}, {high:g}]" for low, high in self.ranges)
+        if self.rgb.shape[0] == 3 and len(self.ranges) == 3:
+            return f"red, green and blue stretched over {spans}"
+        return f"colormap {self.colormap or 'gray'} over {spans}"
+
+
+def render_rgb(
     data: np.ma.MaskedArray,
-    fmt: ImageFormat,
     colormap: str | None = None,
     rescale: Sequence[Range] | None = None,
-    *,
-    quality: int | None = None,
-    zlevel: int | None = None,
-) -> bytes:
-    """Encode ``(bands, h, w)`` masked data (1 or 3 bands) as a PNG (RGBA) or JPEG (RGB).
+) -> Rendered:
+    """Render ``(bands, h, w)`` masked data (1 or 3 bands) to 8-bit RGB (see module doc).
 
     ``colormap`` (1 band only) and ``rescale`` (one ``(min, max)`` for all bands or
-    one per band) default as described in the module docstring. ``quality`` is the
-    JPEG quality (default 75), ``zlevel`` the PNG deflate level (GDAL default 6).
+    one per band) default as described in the module docstring.
     """
     if data.ndim != 3 or data.shape[0] not in (1, 3):
         raise OutputOptionInvalid(
             f"A picture renders 1 band (colormapped) or 3 bands (RGB), got shape {data.shape}"
         )
-    kind = fmt.lower()
-    if kind not in ("png", "jpeg", "jpg"):
-        raise OutputOptionInvalid(f"Picture format {fmt!r} is not one of png, jpeg")
     count = data.shape[0]
     if data.dtype.kind == "f":
         data = np.ma.masked_invalid(data, copy=False)
@@ -103,26 +119,53 @@ def render_image(
         default_style(data) if colormap is None or rescale is None else (None, [])
     )
     ranges = default_ranges * count if rescale is None else _ranges(count, rescale)
-    mask = np.ma.getmaskarray(data).any(axis=0)
+    mask = np.asarray(np.ma.getmaskarray(data).any(axis=0))
     values = np.ma.filled(data, 0) if data.dtype.kind == "f" else np.ma.getdata(data)
     if count == 1:
-        table = colormap_lut(colormap if colormap is not None else default_cmap)
-        rgba = table.T[:, _to_byte(values[0], ranges[0])]
-        rgb, alpha = rgba[:3], rgba[3]
-    else:
-        rgb = np.stack([_to_byte(values[i], ranges[i]) for i in range(3)])
-        alpha = np.full(mask.shape, 255, dtype=np.uint8)
+        cmap = colormap if colormap is not None else default_cmap
+        rgba = colormap_lut(cmap).T[:, _to_byte(values[0], ranges[0])]
+        return Rendered(rgba[:3], rgba[3], mask, cmap, ranges)
+    rgb = np.stack([_to_byte(values[i], ranges[i]) for i in range(3)])
+    return Rendered(rgb, np.full(mask.shape, 255, dtype=np.uint8), mask, None, ranges)
+
+
+def render_image(
+    data: np.ma.MaskedArray,
+    fmt: ImageFormat,
+    colormap: str | None = None,
+    rescale: Sequence[Range] | None = None,
+    *,
+    quality: int | None = None,
+    zlevel: int | None = None,
+) -> bytes:
+    """Encode ``(bands, h, w)`` masked data (1 or 3 bands) as a PNG (RGBA) or JPEG (RGB).
+
+    Styles as :func:`render_rgb`. ``quality`` is the JPEG quality (default 75),
+    ``zlevel`` the PNG deflate level (GDAL default 6).
+    """
+    kind = fmt.lower()
+    if kind not in ("png", "jpeg", "jpg"):
+        raise OutputOptionInvalid(f"Picture format {fmt!r} is not one of png, jpeg")
+    rendered = render_rgb(data, colormap, rescale)
+    rgb, mask = rendered.rgb, rendered.mask
     if kind == "png":
-        alpha = np.where(mask, np.uint8(0), alpha)
+        alpha = np.where(mask, np.uint8(0), rendered.alpha)
         if zlevel is None:
             return rio_render(np.ascontiguousarray(rgb), alpha, img_format="PNG")
         return rio_render(np.ascontiguousarray(rgb), alpha, img_format="PNG", ZLEVEL=zlevel)
-    if mask.any():
-        rgb = rgb.copy()
-        for channel, value in enumerate(JPEG_MASK_COLOR):
-            rgb[channel][mask] = value
     jpeg_quality = DEFAULT_JPEG_QUALITY if quality is None else quality
-    return rio_render(np.ascontiguousarray(rgb), img_format="JPEG", QUALITY=jpeg_quality)
+    return rio_render(np.ascontiguousarray(masked_black(rgb, mask)), img_format="JPEG",
+                      QUALITY=jpeg_quality)
+
+
+def masked_black(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``rgb`` with masked pixels set to :data:`JPEG_MASK_COLOR` (a copy when any is)."""
+    if not mask.any():
+        return rgb
+    rgb = rgb.copy()
+    for channel, value in enumerate(JPEG_MASK_COLOR):
+        rgb[channel][mask] = value
+    return rgb
 
 
 def _ranges(count: int, rescale: Sequence[Range]) -> list[Range]:

@@ -136,13 +136,15 @@ def test_all_dialects_give_identical_bytes(client: TestClient, min_ndvi_tif: byt
         assert response.content == min_ndvi_tif
 
 
-def test_draft_example_verbatim_names_the_jpeg_conflict(client: TestClient) -> None:
-    response = client.post("/jobs/execute", json=first_execute_example())
+def test_draft_jpeg_options_on_a_time_series_name_the_alternatives(client: TestClient) -> None:
+    body = copy.deepcopy(first_execute_example())
+    body["process_graph"] = body["process_graph"]["args"]["imagery"]  # NDVI, no min_time
+    response = client.post("/jobs/execute", json=body)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == 3003
-    assert "compress=JPEG" in body["message"] and "float32" in body["message"]
-    assert "DEFLATE" in body["message"]
+    assert "compress=JPEG renders" in body["message"] and "3 date(s)" in body["message"]
+    assert "compress=DEFLATE" in body["message"]
 
 
 @pytest.mark.parametrize(

@@ -100,10 +100,16 @@ OPTION_ERRORS = [
         {"format": "PNG", "compress": "lzw"}, OutputOptionUnsupported, "for format PNG", id="png-c"
     ),
     pytest.param(
-        {"format": "GTiff", "colormap": "viridis"},
+        {"format": "GTiff", "bands": [1]},
         OutputOptionUnsupported,
-        "'colormap' is not supported for format GTiff",
-        id="gtiff-colormap",
+        "'bands' is not supported for format GTiff",
+        id="gtiff-bands",
+    ),
+    pytest.param(
+        {"format": "GTiff", "colormap": "viridis"},
+        OutputOptionInvalid,
+        "colormap applies to GTiff only with compress=JPEG",
+        id="gtiff-colormap-without-jpeg",
     ),
     pytest.param({"compress": "lzma"}, OutputOptionInvalid, "NONE, DEFLATE", id="compress"),
     pytest.param({"tiled": "maybe"}, OutputOptionInvalid, "'tiled'", id="tiled"),

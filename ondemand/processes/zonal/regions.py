@@ -83,9 +83,25 @@ def load_regions(value: Any, files: UserFiles | None) -> Regions:
             "regions: user files are not available here; give the polygons as inline GeoJSON"
         )
     relative = user_path(value.strip(), files)
-    if relative.rstrip("/") == "" or relative.endswith("/") or files.resolve(relative).is_dir():
-        return _from_folder(files.folder(relative.rstrip("/")), files.root)
-    return read_polygon_file(files.file(relative), relative)
+    try:
+        if relative.rstrip("/") == "" or relative.endswith("/") or files.resolve(relative).is_dir():
+            return _from_folder(files.folder(relative.rstrip("/")), files.root)
+        return read_polygon_file(files.file(relative), relative)
+    except ResourceNotFound:
+        raise ResourceNotFound(upload_hint(relative, files)) from None
+
+
+def upload_hint(relative: str, files: UserFiles) -> str:
+    """The not-found message: where regions were looked up and how to put some there."""
+    user, path = files.root.name, relative.lstrip("/")
+    folder = path == "" or path.endswith("/")
+    what = "no polygon file in the folder" if folder else "no such file"
+    target = f"{path}<name>.geojson" if folder else path
+    return (
+        f"regions: {what} /users/{user}/files/{path}; upload polygons first "
+        f"with PUT /users/{user}/files/{target} (GeoJSON, GeoPackage or zipped Shapefile) "
+        "or give them inline as GeoJSON; see docs/zonal-statistics.md"
+    )
 
 
 def user_path(text: str, files: UserFiles) -> str:
@@ -116,7 +132,7 @@ def _from_folder(folder: Path, root: Path) -> Regions:
         except FileContentInvalid:
             continue
     if not parts:
-        raise FileContentInvalid(
+        raise ResourceNotFound(
             f"No polygon file (GeoJSON, GeoPackage, zipped Shapefile) in folder "
             f"{(folder.relative_to(root).as_posix() + '/') if folder != root else '/'}"
         )
