@@ -18,12 +18,14 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_pixels: int = 25_000_000
-    """Largest number of pixels (width x height x dates x bands read) per synchronous request."""
+    """Most pixels one synchronous evaluation holds at once: window x bands x the dates read
+    together (all dates for a time series or a median; one group of dates for a reduction
+    over time that streams, see ``ondemand.stream``)."""
     max_graph_nodes: int = 200
     max_graph_depth: int = 64
     max_body_bytes: int = 10 * 1024 * 1024
     max_dates: int = 366
-    """Largest number of dates one synchronous evaluation may read."""
+    """Largest number of dates one load of a synchronous evaluation may read (streamed or not)."""
     eval_timeout_seconds: float = 120.0
     """Synchronous evaluations (execute, coverages) stop after this long with a 413."""
     max_concurrent_per_user: int = 4

@@ -200,3 +200,97 @@ def test_groups_are_bounded_and_ordered() -> None:
     assert group_size(256 * 256) == 8
     assert group_size(10**9) == 1
     assert groups(list(range(10)), 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # type: ignore[arg-type]
+
+
+def landsat_max_ndvi(reducer: str) -> dict[str, Any]:
+    return {"process_graph": {
+        "load": {"process_id": "load_collection", "arguments": {"id": "landsat8-ny-2018"}},
+        "ndvi": {"process_id": "ndvi", "arguments": {
+            "data": {"from_node": "load"}, "red": "B4", "nir": "B5"}},
+        "r": {"process_id": f"{reducer}_time", "arguments": {"data": {"from_node": "ndvi"}},
+              "result": True},
+    }}
+
+
+def test_landsat_max_ndvi_1024_fits_the_default_limit(shared_data: Path) -> None:
+    catalog = Catalog.load([shared_data / "landsat8-ny-2018" / "collection.json"])
+    eng = Engine(catalog, Settings())  # the default limits of synchronous requests
+    try:
+        win = Window(CRS.from_epsg(32618), (480000.0, 4400000.0, 780000.0, 4800000.0),
+                     SIDE, SIDE)
+        compiled = eng.compile(landsat_max_ndvi("max"))
+        assert len(eng.evaluate(compiled, win, limited=False).data) == 1
+        got = eng.evaluate(compiled, win)  # 17 dates x 2 bands x 1024^2 = 35.7 M read
+        series_doc = {"process_graph": {k: {**v, "result": k == "ndvi"}
+                                        for k, v in landsat_max_ndvi("max")["process_graph"]
+                                        .items() if k != "r"}}
+        stack = eng.evaluate(eng.compile(series_doc), win, limited=False)
+        assert len(stack.times) == 17
+        want = REDUCERS["max"](stack.data)
+        np.testing.assert_array_equal(got.data[0].filled(-9), want.filled(-9))
+        with pytest.raises(PixelLimitExceeded, match="35,651,584 pixels at once"):
+            eng.evaluate(eng.compile(landsat_max_ndvi("median")), win)
+    finally:
+        eng.close()
+
+
+class ReadSpy:
+    """Wraps a reader's ``read_cube``: how many dates each read holds."""
+
+    def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.dates: list[int] = []
+        real = engine.reader.read_cube
+
+        def read_cube(collection: Any, acquisitions: Any, *args: Any, **kwargs: Any) -> Cube:
+            self.dates.append(len(acquisitions))
+            return real(collection, acquisitions, *args, **kwargs)
+
+        monkeypatch.setattr(engine.reader, "read_cube", read_cube)
+
+
+def test_tiles_stream_through_the_one_evaluator(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ondemand.layer import make_layer
+    from ondemand.tiles import render_tile
+    from ondemand.tms import native_tms, tile_window, zoom_range
+
+    layer = make_layer("max", "Max NDVI", engine.compile(reduced(series(ALL_DATES), "max")))
+    tms = native_tms(layer)
+    z = zoom_range(layer, tms)[1]
+    west, south, east, north = layer.bounds_wgs84
+    tile = tms.tile((west + east) / 2, (south + north) / 2, z)
+    spy = ReadSpy(engine, monkeypatch)
+    content = render_tile(engine, layer, tms, z, tile.x, tile.y, "tif").content
+    assert sum(spy.dates) == 67 and max(spy.dates) <= 8  # a group of dates per read
+    import rasterio
+
+    with rasterio.MemoryFile(content) as mem, mem.open() as src:
+        got = src.read(1, masked=True)
+    win = tile_window(tms, z, tile.x, tile.y)
+    stack = whole(engine, series(ALL_DATES), win).data
+    np.testing.assert_array_equal(got.filled(-9), REDUCERS["max"](stack)[0].filled(-9))
+
+
+def test_batch_chunks_stream_through_the_one_evaluator(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from ondemand.batch.worker import ChunkTask, EngineSpec, evaluate_chunk, worker_engine
+    from ondemand.formats import parse_output
+
+    spec = EngineSpec((str(shared_data / COLLECTION / "collection.json"),), Settings())
+    chunk_engine = worker_engine(spec)
+    win = window(chunk_engine, 300)
+    doc = reduced(series(ALL_DATES), "mean")
+    spy = ReadSpy(chunk_engine, monkeypatch)
+    task = ChunkTask(spec, json.dumps(doc), parse_output(None), None, win)
+    result = evaluate_chunk(task)
+    assert sum(spy.dates) == 67 and max(spy.dates) <= 8
+    stack = whole(chunk_engine, series(ALL_DATES), win).data
+    want = REDUCERS["mean"](stack)[0]
+    assert result.values is not None and result.values.shape == (1, 300, 300)
+    valid = ~np.ma.getmaskarray(want)
+    assert valid.mean() > 0.5
+    np.testing.assert_array_equal(result.values[0][valid], want.data[valid])
