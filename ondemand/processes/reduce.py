@@ -51,6 +51,9 @@ def _time_process(name: str) -> Process:
             "are ignored, and a pixel without any valid observation is no-data"
             + (" (count gives 0, as int32)." if name == "count" else ".")
             + " The result has no time dimension."
+            + (" Evaluated on the whole time series at once." if name == "median" else
+               " Evaluated a few dates at a time (memory does not grow with the number of "
+               "dates) when its input works date by date.")
         ),
         parameters=(DATA,),
         returns=CUBE_RETURNS,
@@ -202,7 +205,8 @@ REDUCE_DIMENSION = Process(
         "(the values, e.g. for `mean` or `array_element`) and `context`. Reducing `t` "
         "gives a cube without time; reducing `bands` gives one band named after the "
         "reducer's result process. A reducer that only picks bands with `array_element` "
-        "reads only those bands."
+        "reads only those bands. Over `t` with one of `min`, `max`, `mean`, `sum`, `count`, "
+        "`first`, `last` or `sd` as the reducer, dates are evaluated a few at a time."
     ),
     parameters=(
         DATA,
