@@ -178,7 +178,8 @@ def stream_reduction(
 
     The input streams when every view it reads has the same dates under the window
     (one collection, or several with the same acquisitions); otherwise, or when there
-    are no dates at all, the caller evaluates it whole-stack (and reports NoData).
+    are no dates at all (or none is left in the input), the caller evaluates it
+    whole-stack, which reports NoData or reduces the empty series as it always did.
     """
     times = _common_times(plan, ctx)
     if not times:
@@ -194,6 +195,8 @@ def stream_reduction(
         for layer in cube.data:
             reducer.add(layer)
         del values, cube
+    if reducer.dates == 0:  # every date was filtered out of the input cube
+        return None
     return Cube(reducer.result()[None], None, labels, crs, transform)
 
 

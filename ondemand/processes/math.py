@@ -55,7 +55,7 @@ def _extreme(data: np.ma.MaskedArray, ignore_nodata: bool, largest: bool) -> np.
     ok = ~np.ma.getmaskarray(data) & np.isfinite(values)
     fill = values.dtype.type(-np.inf if largest else np.inf)
     filled = np.where(ok, values, fill)
-    out = filled.max(axis=0) if largest else filled.min(axis=0)
+    out = filled.max(axis=0, initial=fill) if largest else filled.min(axis=0, initial=fill)
     return _finish(out, _nodata_rule(data, ~ok.any(axis=0), ignore_nodata))
 
 
@@ -86,6 +86,8 @@ def reduce_mean(data: np.ma.MaskedArray, ignore_nodata: bool = True) -> np.ma.Ma
 def reduce_median(data: np.ma.MaskedArray, ignore_nodata: bool = True) -> np.ma.MaskedArray:
     """Median of valid values along axis 0 (mean of the two middle ones for even counts)."""
     v, ok, n = _valid(data)
+    if data.shape[0] == 0:
+        return _finish(np.zeros(data.shape[1:]), np.ones(data.shape[1:], bool))
     ordered = np.sort(np.where(ok, v, np.inf), axis=0)
     lo = np.clip((n - 1) // 2, 0, None)[None]
     hi = np.clip(n // 2, 0, None)[None]

@@ -294,3 +294,20 @@ def test_batch_chunks_stream_through_the_one_evaluator(
     valid = ~np.ma.getmaskarray(want)
     assert valid.mean() > 0.5
     np.testing.assert_array_equal(result.values[0][valid], want.data[valid])
+
+
+@pytest.mark.parametrize("reducer", [*RUNNING, "median"])
+def test_a_cube_filtered_to_no_date_reduces_to_no_data(engine: Engine, reducer: str) -> None:
+    graph = series(FIRST_17)
+    graph["none"] = {"process_id": "filter_temporal", "arguments": {
+        "data": {"from_node": "ndvi"}, "extent": ["2030-01-01", "2030-12-31"]}}
+    graph["ndvi"]["process_id"] = "ndvi"
+    graph["ndvi"]["arguments"] = {"data": {"from_node": "load"}, "red": "NDVI", "nir": "NDVI"}
+    compiled = engine.compile(reduced(graph, reducer))
+    assert set(compiled.streams) == (set() if reducer == "median" else {"r"})
+    got = engine.evaluate(compiled, window(engine, 16))
+    assert got.data.shape == (1, 1, 16, 16)
+    if reducer == "count":
+        assert (got.data == 0).all() and not got.data.mask.any()
+    else:
+        assert got.data.mask.all()

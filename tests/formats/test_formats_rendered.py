@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from rasterio.enums import ColorInterp, MaskFlags, PhotometricInterp
 
+from ondemand.cube import Cube
 from ondemand.errors import OutputOptionInvalid
 from ondemand.formats import check_encodable, encode, parse_output
 from ondemand.formats.colormaps import colormap_lut
@@ -32,9 +33,7 @@ def expected_rgb(values: np.ndarray, low: float, high: float, cmap: str) -> np.n
     return np.moveaxis(colormap_lut(cmap)[index][..., :3], -1, 0)
 
 
-def ndvi_cube(data: np.ma.MaskedArray):  # type: ignore[no-untyped-def]
-    from ondemand.cube import Cube
-
+def ndvi_cube(data: np.ma.MaskedArray) -> Cube:
     return Cube(data, None, ("ndvi",), UTM, TRANSFORM)
 
 
