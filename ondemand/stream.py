@@ -87,7 +87,9 @@ def plan_streams(graph: Graph, catalog: Catalog, registry: Registry) -> Mapping[
         loads = plan_loads(graph, catalog, registry, node=source)
         if loads:
             plans[node_id] = StreamPlan(node_id, source, reducer, ignore_nodata, loads)
-    return plans
+    held = _needed(graph, plans)
+    # an input the graph also uses whole is read whole anyway: reduce that, not a re-read
+    return {node_id: plan for node_id, plan in plans.items() if plan.source not in held}
 
 
 def _reduction(node: Node) -> tuple[str, str, bool] | None:

@@ -22,6 +22,7 @@ from rasterstats import zonal_stats
 from starlette.testclient import TestClient
 
 from ondemand.catalog import Catalog
+from tests.support.gdal import ogrinfo_strict
 from tests.support.polygons import NAME, POLYGON
 from tests.support.seed import zonal_draft_request as draft_request
 
@@ -55,6 +56,7 @@ def test_draft_example_verbatim_gives_a_geopackage(
     assert response.headers["content-type"] == "application/geopackage+sqlite3"
     path = tmp_path / "result.gpkg"
     path.write_bytes(response.content)
+    ogrinfo_strict(path)
     meta, _, wkb, fields = pyogrio.raw.read(path)
     assert meta["crs"] == "EPSG:4326"
     names = list(meta["fields"])

@@ -11,6 +11,7 @@ import pyogrio.raw
 from starlette.testclient import TestClient
 
 from tests.support.batchdata import done, wait_for
+from tests.support.gdal import ogrinfo_strict
 from tests.support.polygons import NAME
 from tests.support.seed import zonal_draft_request as draft_request
 
@@ -43,6 +44,8 @@ def test_use_case_3_batch_geopackage_equals_synchronous(
     batch_path, sync_path = tmp_path / "batch.gpkg", tmp_path / "sync.gpkg"
     batch_path.write_bytes(client.get(gpkg["href"]).content)
     sync_path.write_bytes(client.post("/jobs/execute", json=draft_request()).content)
+    for path in (batch_path, sync_path):
+        ogrinfo_strict(path)  # GDAL opens both without a warning
     batch_rows, sync_rows = _rows(batch_path), _rows(sync_path)
     assert len(batch_rows) == len(sync_rows) >= 3
     assert batch_rows == sync_rows
