@@ -10,8 +10,8 @@ time stream in bounded groups of dates (:mod:`ondemand.stream`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,7 +60,7 @@ class CompiledGraph:
     registry: Registry
     catalog: Catalog
     result_type: ValueType
-    streams: Mapping[str, StreamPlan] = field(default_factory=dict)
+    streams: tuple[StreamPlan, ...] = ()
     """The reductions over time that stream (see :mod:`ondemand.stream`)."""
 
     @property

@@ -16,7 +16,7 @@ so all of them stream.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,7 +52,7 @@ class StreamPlan:
     source: str
     reducer: str
     ignore_nodata: bool
-    loads: tuple[Load, ...]
+    loads: tuple[Load, ...] = field(repr=False)
     """The reads of the input (each view and its bands)."""
 
     @property
@@ -74,8 +74,8 @@ class PassContext(EvalContext, Protocol):
         """A context like this one on ``window`` whose reads count as a separate pass."""
 
 
-def plan_streams(graph: Graph, catalog: Catalog, registry: Registry) -> Mapping[str, StreamPlan]:
-    """The nodes of ``graph`` that are streamable reductions over time, by node id."""
+def plan_streams(graph: Graph, catalog: Catalog, registry: Registry) -> tuple[StreamPlan, ...]:
+    """The nodes of ``graph`` that are streamable reductions over time."""
     plans: dict[str, StreamPlan] = {}
     for node_id in reachable(graph):
         found = _reduction(graph.nodes[node_id])
@@ -89,7 +89,7 @@ def plan_streams(graph: Graph, catalog: Catalog, registry: Registry) -> Mapping[
             plans[node_id] = StreamPlan(node_id, source, reducer, ignore_nodata, loads)
     held = _needed(graph, plans)
     # an input the graph also uses whole is read whole anyway: reduce that, not a re-read
-    return {node_id: plan for node_id, plan in plans.items() if plan.source not in held}
+    return tuple(plan for plan in plans.values() if plan.source not in held)
 
 
 def _reduction(node: Node) -> tuple[str, str, bool] | None:
@@ -124,9 +124,10 @@ def _date_local(node: Node) -> bool:
 
 
 def run_graph(
-    graph: Graph, streams: Mapping[str, StreamPlan], ctx: PassContext, registry: Registry
+    graph: Graph, plans: Sequence[StreamPlan], ctx: PassContext, registry: Registry
 ) -> Any:
-    """Evaluate ``graph`` on ``ctx``'s window, streaming the reductions of ``streams``."""
+    """Evaluate ``graph`` on ``ctx``'s window, streaming the reductions of ``plans``."""
+    streams = {plan.node_id: plan for plan in plans}
     values: dict[str, Any] = {}
     needed = _needed(graph, streams)
     for node_id in graph.order():
