@@ -19,7 +19,7 @@ from rasterio.crs import CRS
 
 from ondemand.catalog import Catalog
 from ondemand.cube import Cube
-from ondemand.engine import Engine
+from ondemand.engine import CACHED, Engine
 from ondemand.errors import PixelLimitExceeded
 from ondemand.evaluate import CompiledGraph
 from ondemand.processes.math import REDUCERS
@@ -230,12 +230,12 @@ def test_landsat_max_ndvi_1024_fits_the_default_limit(shared_data: Path) -> None
         win = Window(CRS.from_epsg(32618), (480000.0, 4400000.0, 780000.0, 4800000.0),
                      SIDE, SIDE)
         compiled = eng.compile(landsat_max_ndvi("max"))
-        assert len(eng.evaluate(compiled, win, limited=False).data) == 1
+        assert len(eng.evaluate(compiled, win, policy=CACHED).data) == 1
         got = eng.evaluate(compiled, win)  # 17 dates x 2 bands x 1024^2 = 35.7 M read
         series_doc = {"process_graph": {k: {**v, "result": k == "ndvi"}
                                         for k, v in landsat_max_ndvi("max")["process_graph"]
                                         .items() if k != "r"}}
-        stack = eng.evaluate(eng.compile(series_doc), win, limited=False)
+        stack = eng.evaluate(eng.compile(series_doc), win, policy=CACHED)
         assert len(stack.times) == 17
         want = REDUCERS["max"](stack.data)
         np.testing.assert_array_equal(got.data[0].filled(-9), want.filled(-9))
