@@ -106,12 +106,19 @@ def _reduction(node: Node) -> tuple[str, str, bool] | None:
     if not isinstance(reducer, ChildGraph) or len(reducer.graph.nodes) != 1:
         return None
     child = reducer.graph.nodes[reducer.graph.result]
-    ignore = child.arguments.get("ignore_nodata", True)
+    args = dict(child.arguments)
+    if child.process_id == "count":  # condition null counts valid values, true all of them
+        condition = args.pop("condition", None)
+        args.pop("context", None)
+        if condition not in (None, True):
+            return None
+        args["ignore_nodata"] = condition is None
+    ignore = args.get("ignore_nodata", True)
     if (
         child.process_id not in RUNNING
-        or child.arguments.get("data") != ParamRef("data")
+        or args.get("data") != ParamRef("data")
         or not isinstance(ignore, bool)
-        or set(child.arguments) - {"data", "ignore_nodata"}
+        or set(args) - {"data", "ignore_nodata"}
     ):
         return None
     return data.node_id, child.process_id, ignore
