@@ -9,7 +9,6 @@ queue a run; ``GET /jobs/{id}`` shows its status and progress; ``DELETE
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,23 +16,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ondemand.batch.results import run_dir
-from ondemand.batch.run import check_output
-from ondemand.batch.runner import BatchRunner
 from ondemand.batch.store import BatchStore
-from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid, ResourceNotFound
-from ondemand.jobs import JobRecord, check_mode_change
+from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid
+from ondemand.jobs import JobRecord
 
 from .body import read_json
-from .state import AppState, run_blocking, state_of
+from .runs import cancel_run, queue_run, result_path, runner_of
+from .state import run_blocking, state_of
 from .users import current_user
-
-
-def _runner(state: AppState) -> BatchRunner:
-    """The server's batch runner."""
-    runner = state.batch
-    assert isinstance(runner, BatchRunner)
-    return runner
 
 
 def _job(request: Request) -> JobRecord:
@@ -60,24 +50,11 @@ async def _batch_output(request: Request, job: JobRecord) -> dict[str, Any] | No
     return None if output is None else dict(output)
 
 
-def _validate(state: AppState, job: JobRecord, output: Mapping[str, Any] | None) -> None:
-    """Refuse up front what the run would fail on: the graph, the options, the grid."""
-    chosen = output if output is not None else job.output
-    check_output(state.engine, state.engine.compile(job.process_graph), chosen)
-
-
 async def _queue(request: Request) -> None:
     """Validate and queue a batch run of the caller's job."""
     job = _job(request)
-    check_mode_change(job, "batch")
-    state = state_of(request)
     output = await _batch_output(request, job)
-    await run_blocking(request, _validate, state, job, output)
-    runner = _runner(state)
-    job, previous = runner.store.queue(job.job_id, job.user_id, output)
-    if previous is not None:
-        shutil.rmtree(run_dir(state.settings.data_dir, job.job_id, previous), ignore_errors=True)
-    runner.wake()
+    await run_blocking(request, queue_run, state_of(request), job, output)
 
 
 async def start_batch(request: Request) -> Response:
@@ -94,13 +71,7 @@ async def queue_job(request: Request) -> Response:
 
 async def cancel_batch(request: Request) -> Response:
     """``DELETE /jobs/{id}/batch``: stop the batch run and delete its results."""
-    job = _job(request)
-    state = state_of(request)
-    runner = _runner(state)
-    previous = runner.store.cancel(job.job_id, job.user_id)
-    if previous is not None:
-        shutil.rmtree(run_dir(state.settings.data_dir, job.job_id, previous), ignore_errors=True)
-    runner.wake()
+    cancel_run(state_of(request), _job(request))
     return Response(status_code=204)
 
 
@@ -119,7 +90,7 @@ def _finished(request: Request) -> tuple[JobRecord, BatchStore]:
         raise JobNotFinished(
             f"Job {job.job_id!r} has no batch results: it is {state}{progress}{hint}"
         )
-    return job, _runner(state_of(request)).store
+    return job, runner_of(state_of(request)).store
 
 
 async def download_links(request: Request) -> Response:
@@ -141,19 +112,14 @@ async def download_links(request: Request) -> Response:
 
 async def download_result(request: Request) -> Response:
     """``GET /jobs/{id}/results/{name}``: one result file (Range requests work)."""
-    job, store = _finished(request)
-    name = request.path_params["name"]
-    for result in store.results(job.job_id):
-        if result.name == name and job.run_id is not None:
-            path = run_dir(state_of(request).settings.data_dir, job.job_id, job.run_id) / name
-            if path.is_file():
-                return FileResponse(
-                    path,
-                    media_type=result.media_type,
-                    filename=f"{job.job_id}-{name}",
-                    content_disposition_type="attachment",
-                )
-    raise ResourceNotFound(f"Job {job.job_id!r} has no result file {name!r}")
+    job, _ = _finished(request)
+    path, result = result_path(state_of(request), job, request.path_params["name"])
+    return FileResponse(
+        path,
+        media_type=result.media_type,
+        filename=f"{job.job_id}-{result.name}",
+        content_disposition_type="attachment",
+    )
 
 
 routes: list[BaseRoute] = [
