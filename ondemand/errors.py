@@ -206,3 +206,19 @@ class JobModeConflict(OnDemandError, ValueError):
     """A job asked to run in one mode while it runs (or holds results) in the other."""
 
     code = 10005
+
+
+class CredentialsInvalid(AuthenticationFailed):
+    """A user name and password that do not match (as opposed to a bad or expired token)."""
+
+
+class AuthenticationSchemeInvalid(AuthenticationFailed):
+    """An Authorization header of a scheme or method the endpoint does not take."""
+
+
+class ServiceUnsupported(ArgumentInvalid):
+    """A secondary web service of a type the server does not offer."""
+
+
+class ServiceConfigInvalid(ArgumentInvalid):
+    """A service configuration parameter that is unknown or has an invalid value."""

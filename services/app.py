@@ -27,6 +27,7 @@ from . import (
     web_services,
     wmts,
 )
+from .api import openeo
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .state import build_state
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
         *wmts.routes,
         *point.routes,
         *openapi.routes,
+        *openeo.routes,
         *viewer.routes,
     ]
     return Starlette(

@@ -1,0 +1,1 @@
+"""The API adapters: each translates one API version's shapes to the shared application."""

@@ -1,0 +1,74 @@
+"""User files in openEO 1.2's shape: ``GET /files`` and ``GET/PUT/DELETE /files/{path}``.
+
+The storage is the draft's ``/users/{user_id}/files``: a file uploaded through one
+API is listed and readable through the other (polygons for aggregate_spatial or
+zonal_statistics, for instance).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ondemand.errors import FileTooLarge
+from ondemand.userfiles import FileInfo
+
+from ...files import files_of
+from .auth import user_of
+
+
+def file_json(info: FileInfo) -> dict[str, Any]:
+    """One file of a listing: ``{"path", "size", "modified"}``."""
+    entry = info.to_json()
+    return {"path": entry["name"], "size": entry["size"], "modified": entry["modified"]}
+
+
+async def list_files(request: Request) -> Response:
+    """``GET /files``: the caller's files."""
+    await user_of(request)
+    files = files_of(request)
+    listing = await anyio.to_thread.run_sync(files.listing)
+    return JSONResponse({"files": [file_json(f) for f in listing], "links": []})
+
+
+async def download(request: Request) -> Response:
+    """``GET /files/{path}``: the file's bytes."""
+    await user_of(request)
+    path = files_of(request).file(request.path_params["path"])
+    return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+
+
+async def upload(request: Request) -> Response:
+    """``PUT /files/{path}``: store the raw body atomically; 200 with the file's entry."""
+    await user_of(request)
+    files = files_of(request)
+    name = request.path_params["path"]
+    limit = files.max_file_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise FileTooLarge(f"File {name!r} is over the limit of {limit:,} bytes")
+    writer = await anyio.to_thread.run_sync(files.begin, name)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await anyio.to_thread.run_sync(writer.write, chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    await anyio.to_thread.run_sync(writer.commit)
+    listing = await anyio.to_thread.run_sync(files.listing)
+    for info in listing:
+        if info.name == name.strip("/"):
+            return JSONResponse(file_json(info))
+    return JSONResponse({"path": name})
+
+
+async def delete(request: Request) -> Response:
+    """``DELETE /files/{path}``: remove the file."""
+    await user_of(request)
+    files = files_of(request)
+    await anyio.to_thread.run_sync(files.delete, request.path_params["path"])
+    return Response(status_code=204)

@@ -1,0 +1,287 @@
+"""Batch jobs in openEO 1.2's shape, on the draft's job store and batch runner.
+
+``POST /jobs`` registers a job (the draft sees it in its own shape);
+``POST /jobs/{id}/results`` queues a run on the Dask batch runner; the results are a
+STAC Item whose assets download from ``/jobs/{id}/results/assets/{name}`` (HEAD and
+Range work).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ondemand.batch.results import ITEM_NAME
+from ondemand.errors import ArgumentInvalid, JobModeConflict, JobNotFinished
+from ondemand.formats import parse_output
+from ondemand.jobs import JobRecord
+
+from ...body import read_json
+from ...runs import cancel_run, queue_run, result_path, runner_of
+from ...state import AppState, run_blocking, state_of
+from .auth import api_url, user_of
+from .result import output_of, process_graph_of
+
+BATCH_STATUSES = frozenset({"queued", "running", "finished", "canceled", "error"})
+EDITABLE = frozenset({"title", "description", "process", "plan", "budget", "log_level"})
+
+
+def openeo_status(job: JobRecord) -> str:
+    """The 1.x status: ``created`` until a batch run is queued, then the run's status."""
+    if job.mode == "batch" and job.status in BATCH_STATUSES:
+        return job.status
+    return "created"
+
+
+def job_metadata(job: JobRecord) -> dict[str, Any]:
+    """A job of ``GET /jobs`` in 1.x's shape."""
+    status = openeo_status(job)
+    body: dict[str, Any] = {
+        "id": job.job_id,
+        "title": job.title,
+        "status": status,
+        "created": job.submitted,
+        "updated": job.updated,
+    }
+    if status == "running":
+        body["progress"] = max(0, min(100, job.progress))
+    elif status == "finished":
+        body["progress"] = 100
+    return body
+
+
+async def _job(request: Request) -> JobRecord:
+    """The caller's job of the path (JobNotFound for other users' and unknown ids)."""
+    user = await user_of(request)
+    return state_of(request).jobs.get_job(request.path_params["job_id"], user)
+
+
+async def _check_graph(request: Request, state: AppState, graph: dict[str, Any]) -> None:
+    """Validate a graph and its save_result output (off the event loop)."""
+    await run_blocking(request, state.engine.compile, graph)
+    parse_output(output_of(graph))
+
+
+async def create_job(request: Request) -> Response:
+    """``POST /jobs``: 201 with ``Location`` and ``OpenEO-Identifier``."""
+    user = await user_of(request)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    graph = process_graph_of(body)
+    title = body.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ArgumentInvalid('"title" must be a string')
+    await _check_graph(request, state, graph)
+    job = state.jobs.create_job(user, graph, output_of(graph), title)
+    return Response(
+        status_code=201,
+        headers={
+            "Location": f"{api_url(request)}/jobs/{job.job_id}",
+            "OpenEO-Identifier": job.job_id,
+        },
+    )
+
+
+async def list_jobs(request: Request) -> Response:
+    """``GET /jobs``: ``{"jobs": [...], "links": []}``."""
+    user = await user_of(request)
+    jobs = state_of(request).jobs.list_jobs(user)
+    return JSONResponse({"jobs": [job_metadata(j) for j in jobs], "links": []})
+
+
+async def get_job(request: Request) -> Response:
+    """``GET /jobs/{job_id}``: the job with its process."""
+    job = await _job(request)
+    body = job_metadata(job)
+    body["process"] = {"process_graph": job.process_graph}
+    if job.error and job.status == "error":
+        body["description"] = f"The last batch run failed: {job.error}"
+    return JSONResponse(body)
+
+
+async def patch_job(request: Request) -> Response:
+    """``PATCH /jobs/{job_id}``: change the title or the process (not while it runs)."""
+    job = await _job(request)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    if not isinstance(body, Mapping) or not body:
+        raise ArgumentInvalid("PATCH needs a JSON object with title or process")
+    unknown = set(body) - EDITABLE
+    if unknown:
+        raise ArgumentInvalid(f"Unknown job fields {sorted(unknown)}: use title or process")
+    if openeo_status(job) in ("queued", "running"):
+        raise JobModeConflict(
+            f"Job {job.job_id!r} is {openeo_status(job)}; cancel it "
+            "(DELETE /jobs/{job_id}/results) before changing it"
+        )
+    fields: dict[str, Any] = {}
+    if "process" in body:
+        graph = process_graph_of(body)
+        await _check_graph(request, state, graph)
+        fields.update(process_graph=graph, output=output_of(graph))
+    if "title" in body:
+        if body["title"] is not None and not isinstance(body["title"], str):
+            raise ArgumentInvalid('"title" must be a string')
+        fields["title"] = body["title"]
+    if fields:
+        state.jobs.update_job(job.job_id, job.user_id, **fields)
+    return Response(status_code=204)
+
+
+async def delete_job(request: Request) -> Response:
+    """``DELETE /jobs/{job_id}``: stop a run, delete the job, its results and services."""
+    job = await _job(request)
+    state = state_of(request)
+    if job.mode == "batch":
+        await run_blocking(request, cancel_run, state, job)
+    state.jobs.delete_job(job.job_id, job.user_id)
+    return Response(status_code=204)
+
+
+async def start_job(request: Request) -> Response:
+    """``POST /jobs/{job_id}/results``: queue a batch run (202; a no-op while one runs)."""
+    job = await _job(request)
+    await run_blocking(request, queue_run, state_of(request), job, None)
+    return Response(status_code=202)
+
+
+async def cancel_job(request: Request) -> Response:
+    """``DELETE /jobs/{job_id}/results``: cancel the run and delete its results."""
+    job = await _job(request)
+    if job.mode == "batch":
+        await run_blocking(request, cancel_run, state_of(request), job)
+    return Response(status_code=204)
+
+
+def _finished(job: JobRecord) -> None:
+    """Raise JobNotFinished unless the job's batch run has finished."""
+    status = openeo_status(job)
+    if status != "finished":
+        hint = (
+            f": {job.error}" if status == "error" and job.error
+            else "; start it with POST /jobs/{job_id}/results" if status in ("created", "canceled")
+            else "; poll GET /jobs/{job_id} until its status is finished"
+        )
+        raise JobNotFinished(f"Job {job.job_id!r} is {status}, it has no results yet{hint}")
+
+
+async def get_results(request: Request) -> Response:
+    """``GET /jobs/{job_id}/results``: a STAC Item whose assets are authorized downloads."""
+    job = await _job(request)
+    _finished(job)
+    state = state_of(request)
+    base = api_url(request)
+    files = runner_of(state).store.results(job.job_id)
+    item = await run_blocking(request, _stored_item, state, job)
+    assets = {
+        f.name: {
+            "href": f"{base}/jobs/{job.job_id}/results/assets/{f.name}",
+            "type": f.media_type,
+            "title": f.title,
+            "roles": list(f.roles),
+            "file:size": f.size,
+        }
+        for f in files
+        if f.name != ITEM_NAME
+    }
+    for name, extra in item.get("assets", {}).items():
+        key = "result.tif" if name == "result" else name
+        if key in assets and isinstance(extra, Mapping) and "raster:bands" in extra:
+            assets[key]["raster:bands"] = extra["raster:bands"]
+    body = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": item.get("stac_extensions", []),
+        "id": job.job_id,
+        "geometry": item.get("geometry"),
+        "bbox": item.get("bbox"),
+        "properties": {
+            **item.get("properties", {"datetime": job.finished}),
+            "title": job.title,
+            "openeo:status": "finished",
+        },
+        "assets": assets,
+        "links": [
+            {"rel": "self", "href": f"{base}/jobs/{job.job_id}/results",
+             "type": "application/geo+json"},
+            {"rel": "canonical", "href": f"{base}/jobs/{job.job_id}/results",
+             "type": "application/geo+json"},
+        ],
+    }
+    return JSONResponse(body, media_type="application/geo+json")
+
+
+def _stored_item(state: AppState, job: JobRecord) -> dict[str, Any]:
+    """The STAC item the run wrote beside a raster result (empty for tables)."""
+    try:
+        path, _ = result_path(state, job, ITEM_NAME)
+    except LookupError:
+        return {}
+    loaded = json.loads(path.read_text())
+    return loaded if isinstance(loaded, dict) else {}
+
+
+async def download_asset(request: Request) -> Response:
+    """``GET /jobs/{job_id}/results/assets/{name}``: one result file (HEAD and Range)."""
+    job = await _job(request)
+    _finished(job)
+    path, result = result_path(state_of(request), job, request.path_params["name"])
+    return FileResponse(
+        path,
+        media_type=result.media_type,
+        filename=f"{job.job_id}-{result.name}",
+        content_disposition_type="attachment",
+    )
+
+
+async def get_logs(request: Request) -> Response:
+    """``GET /jobs/{job_id}/logs``: the job's life as log entries, oldest first."""
+    job = await _job(request)
+    level = request.query_params.get("level", "debug")
+    entries = [e for e in job_logs(job) if _LEVELS.index(e["level"]) >= _level_index(level)]
+    offset = request.query_params.get("offset")
+    if offset is not None:
+        ids = [e["id"] for e in entries]
+        entries = entries[ids.index(offset) + 1:] if offset in ids else entries
+    return JSONResponse({"level": level, "logs": entries, "links": []})
+
+
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _level_index(level: str) -> int:
+    """The rank of a log level (unknown levels show everything)."""
+    return _LEVELS.index(level) if level in _LEVELS else 0
+
+
+def job_logs(job: JobRecord) -> list[dict[str, Any]]:
+    """Log entries from the job's recorded history: created, queued, started, progress, end."""
+    entries: list[dict[str, Any]] = []
+
+    def add(level: str, message: str, time: str | None, **extra: Any) -> None:
+        if time is not None:
+            entries.append({"id": f"{len(entries) + 1}", "level": level, "message": message,
+                            "time": time, **extra})
+
+    add("info", "Job created", job.submitted)
+    if job.mode == "batch":
+        add("info", "Batch run queued", job.queued)
+        if job.attempts > 1:
+            add("warning", f"Batch run restarted after a server stop (attempt {job.attempts})",
+                job.started)
+        add("info", "Batch run started", job.started)
+        if job.status == "running":
+            add("info", f"{job.progress}% of the chunks done", job.updated,
+                data={"progress": job.progress})
+        elif job.status == "finished":
+            add("info", "Batch run finished: results are ready", job.finished)
+        elif job.status == "error":
+            add("error", f"Batch run failed: {job.error or 'unknown error'}",
+                job.finished or job.updated, code="BatchRunFailed")
+        elif job.status == "canceled":
+            add("info", "Batch run canceled", job.updated)
+    return entries

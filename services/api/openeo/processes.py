@@ -1,0 +1,48 @@
+"""``GET /processes``: the registry's processes as openEO 1.2 process descriptions.
+
+:func:`processes_document` is the one place the 1.2 listing is built; each
+process's declaration (parameters with their JSON schemas, return value) is the
+source, so validation and this listing never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ondemand.errors import ProcessUnsupported
+from ondemand.processes import REGISTRY, Process, Registry
+
+
+def process_description(process: Process) -> dict[str, Any]:
+    """One process in openEO 1.2's shape."""
+    described = process.describe()
+    body: dict[str, Any] = {
+        "id": process.id,
+        "summary": process.summary,
+        "description": process.description,
+        "categories": list(process.categories),
+        "parameters": described["parameters"],
+        "returns": described["returns"],
+    }
+    return body
+
+
+def processes_document(registry: Registry = REGISTRY) -> dict[str, Any]:
+    """The body of ``GET /processes``: ``{"processes": [...], "links": []}``."""
+    return {"processes": [process_description(p) for p in registry], "links": []}
+
+
+async def list_processes(request: Request) -> Response:
+    """``GET /processes``."""
+    return JSONResponse(processes_document())
+
+
+async def get_process(request: Request) -> Response:
+    """``GET /processes/{process_id}`` (an extra: 1.2 clients filter the list)."""
+    process_id = request.path_params["process_id"]
+    if process_id not in REGISTRY:
+        raise ProcessUnsupported(f"Process {process_id!r} is not supported; see GET /processes")
+    return JSONResponse(process_description(REGISTRY.get(process_id)))

@@ -1,0 +1,97 @@
+"""``POST /result`` (synchronous processing) and ``POST /validation``.
+
+Both read the 1.x request body ``{"process": {"process_graph": ...}}``; the format
+and options of the graph's ``save_result`` choose the encoding.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ondemand.errors import OnDemandError, ProcessGraphMissing
+from ondemand.formats import parse_output
+
+from ...body import read_json
+from ...files import files_of
+from ...state import run_blocking, run_evaluation, state_of
+from .auth import user_of
+from .errors import openeo_code
+
+
+def process_graph_of(body: Any) -> dict[str, Any]:
+    """The flat process graph of a 1.x body ``{"process": {"process_graph": ...}}``.
+
+    A bare ``{"process_graph": ...}`` (the shape of ``POST /validation``) is accepted too.
+    """
+    process = body.get("process", body) if isinstance(body, Mapping) else None
+    graph = process.get("process_graph") if isinstance(process, Mapping) else None
+    if not isinstance(graph, Mapping) or not graph:
+        raise ProcessGraphMissing(
+            'No process graph specified: the body must be {"process": {"process_graph": {...}}}'
+        )
+    return dict(graph)
+
+
+def output_of(graph: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The output options of a flat graph whose result node is ``save_result``, else None.
+
+    ``save_result(format, options)`` becomes ``{"format": format, **options}``, the
+    output object every encoder of the engine takes.
+    """
+    for node in graph.values():
+        if not isinstance(node, Mapping) or not node.get("result"):
+            continue
+        if node.get("process_id") != "save_result":
+            return None
+        arguments = node.get("arguments")
+        if not isinstance(arguments, Mapping):
+            return None
+        options = arguments.get("options") or {}
+        output: dict[str, Any] = {}
+        if isinstance(options, Mapping):
+            output.update(options)
+        if "format" in arguments:
+            output["format"] = arguments["format"]
+        return output
+    return None
+
+
+async def process_result(request: Request) -> Response:
+    """``POST /result``: evaluate and return the encoded result with an ``OpenEO-Identifier``."""
+    await user_of(request)
+    state = state_of(request)
+    graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
+    encoded = await run_evaluation(
+        request, state.engine.execute, graph, output_of(graph), files_of(request)
+    )
+    return Response(
+        encoded.content,
+        media_type=encoded.media_type,
+        headers={
+            "OpenEO-Identifier": f"r-{secrets.token_hex(8)}",
+            "Content-Disposition": f'attachment; filename="{encoded.filename}"',
+        },
+    )
+
+
+def _check(state: Any, graph: dict[str, Any]) -> None:
+    """Compile the graph and parse its save_result's output options."""
+    state.engine.compile(graph)
+    parse_output(output_of(graph))
+
+
+async def validate(request: Request) -> Response:
+    """``POST /validation``: ``{"errors": [...]}``, empty when the graph is valid."""
+    state = state_of(request)
+    graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
+    try:
+        await run_blocking(request, _check, state, graph)
+    except OnDemandError as exc:
+        code, _ = openeo_code(exc)
+        return JSONResponse({"errors": [{"code": code, "message": exc.message}]})
+    return JSONResponse({"errors": []})
