@@ -16,18 +16,33 @@ from ondemand.errors import ProcessUnsupported
 from ondemand.processes import REGISTRY, Process, Registry
 
 
+def data_types(schema: Any) -> Any:
+    """A schema as 1.x lists alternatives: a list of schemas instead of a top-level anyOf."""
+    if isinstance(schema, dict) and set(schema) == {"anyOf"} and isinstance(schema["anyOf"], list):
+        return [data_types(s) for s in schema["anyOf"]]
+    if isinstance(schema, dict) and isinstance(schema.get("parameters"), list):
+        return {**schema, "parameters": [_parameter(p) for p in schema["parameters"]]}
+    return schema
+
+
+def _parameter(parameter: Any) -> Any:
+    """A parameter (or return value) description with its schema in 1.x's shape."""
+    if isinstance(parameter, dict) and "schema" in parameter:
+        return {**parameter, "schema": data_types(parameter["schema"])}
+    return parameter
+
+
 def process_description(process: Process) -> dict[str, Any]:
     """One process in openEO 1.2's shape."""
     described = process.describe()
-    body: dict[str, Any] = {
+    return {
         "id": process.id,
         "summary": process.summary,
         "description": process.description,
         "categories": list(process.categories),
-        "parameters": described["parameters"],
-        "returns": described["returns"],
+        "parameters": [_parameter(p) for p in described["parameters"]],
+        "returns": _parameter(described["returns"]),
     }
-    return body
 
 
 def processes_document(registry: Registry = REGISTRY) -> dict[str, Any]:
