@@ -17,7 +17,7 @@ from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog
 from ondemand.processes import REGISTRY
-from tests.openeo.conftest import ALICE, COLLECTIONS, connect
+from tests.openeo.conftest import COLLECTIONS, connect
 
 openeo = pytest.importorskip("openeo")
 
