@@ -114,7 +114,11 @@ def spec_path(url: str) -> str | None:
     if path == "/.well-known/openeo":
         return path
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-        return path[len(API_PREFIX):] or "/"
+        inner = path[len(API_PREFIX):] or "/"
+        if inner.startswith("/files/"):
+            # folders in a file path: one {path} parameter, as the spec describes it
+            inner = "/files/" + inner[len("/files/"):].replace("/", "%2F")
+        return inner
     return None
 
 
