@@ -8,7 +8,7 @@ ALLOW_METHODS = "OPTIONS, GET, POST, PATCH, PUT, DELETE"
 ALLOW_HEADERS = "Authorization, Content-Type, Range, If-None-Match"
 EXPOSE_HEADERS = (
     "Content-Length, Content-Range, ETag, Content-Disposition, Content-Bbox, Content-Crs, "
-    "OnDemand-Rendering"
+    "OnDemand-Rendering, Location, OpenEO-Identifier, OpenEO-Costs"
 )
 
 

@@ -29,6 +29,9 @@ EXCLUDED: dict[str, str] = {
     "/jobs/{job_id}/viewer": "HTML page for browsers",
     "/viewer/": "viewer page helpers (legends for the HTML page)",
     "/static/": "static files (scripts, styles) of the viewer page",
+    "/openeo/1.2": "openEO API 1.2, described by openeo-api's own openapi.yaml (its tests "
+    "validate every answer against it)",
+    "/.well-known/openeo": "openEO version discovery, in openeo-api's own openapi.yaml",
 }
 """Route path prefixes left out of the JSON API description, with the reason."""
 

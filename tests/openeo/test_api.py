@@ -305,3 +305,10 @@ def test_files_are_the_drafts_files(server: dict[str, Any], alice_api: Api) -> N
     assert_error(alice_api.put("/files/%2E%2E/escape", content=b"x"), 400, "FilePathInvalid")
     assert alice_api.delete("/files/zones/a.geojson").status_code == 204
     assert_error(alice_api.get("/files/zones/a.geojson"), 404, "FileNotFound")
+
+
+def test_browsers_may_read_the_openeo_headers(server: dict[str, Any]) -> None:
+    response = httpx.get(f"{server['url']}{API}/", headers={"Origin": "https://editor.openeo.org"})
+    header = response.headers["access-control-expose-headers"]
+    exposed = {h.strip().lower() for h in header.split(",")}
+    assert {"location", "openeo-identifier", "openeo-costs"} <= exposed

@@ -17,7 +17,7 @@ from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog
 from ondemand.processes import REGISTRY
-from tests.openeo.conftest import COLLECTIONS, connect
+from tests.openeo.conftest import ALICE, COLLECTIONS, connect
 
 openeo = pytest.importorskip("openeo")
 
@@ -227,3 +227,16 @@ def test_every_response_conformed_to_the_spec(alice: Any, checked: list[str]) ->
     assert any(c.startswith("GET /collections/") for c in checked)
     assert any(c.startswith("POST /jobs ") for c in checked)
     assert len(checked) > 20
+
+
+def test_account_and_files_as_the_guide_shows(alice: Any, tmp_path: Path) -> None:
+    assert alice.describe_account()["user_id"] == ALICE[0]
+    source = tmp_path / "fields.geojson"
+    source.write_text('{"type": "FeatureCollection", "features": []}')
+    uploaded = alice.upload_file(source, target="guide/fields.geojson")
+    assert str(uploaded.path) == "guide/fields.geojson"
+    assert "guide/fields.geojson" in [str(f.path) for f in alice.list_files()]
+    back = uploaded.download(tmp_path / "back.geojson")
+    assert back.read_text() == source.read_text()
+    uploaded.delete()
+    assert "guide/fields.geojson" not in [str(f.path) for f in alice.list_files()]
