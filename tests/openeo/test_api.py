@@ -312,3 +312,26 @@ def test_browsers_may_read_the_openeo_headers(server: dict[str, Any]) -> None:
     header = response.headers["access-control-expose-headers"]
     exposed = {h.strip().lower() for h in header.split(",")}
     assert {"location", "openeo-identifier", "openeo-costs"} <= exposed
+
+
+def test_table_batch_results_conform(server: dict[str, Any], alice_api: Api,
+                                     shared_data: Any) -> None:
+    polygons = (shared_data / COLLECTIONS[0] / "nycd.gpkg").read_bytes()
+    assert alice_api.put("/files/nycd.gpkg", content=polygons).status_code == 200
+    zonal = {
+        "load": {"process_id": "load_collection", "arguments": {
+            "id": COLLECTIONS[0], "temporal_extent": ["2018-01-31", "2018-02-01"],
+            "bands": ["B4"]}},
+        "zonal": {"process_id": "zonal_statistics", "arguments": {
+            "data": {"from_node": "load"}, "regions": "/users/me/files/nycd.gpkg",
+            "func": "mean"}, "result": True},
+    }
+    job_id = alice_api.post("/jobs", json={"process": {"process_graph": zonal}}).headers[
+        "openeo-identifier"]
+    assert alice_api.post(f"/jobs/{job_id}/results").status_code == 202
+    assert wait_finished(alice_api, job_id)["status"] == "finished"
+    assets = alice_api.get(f"/jobs/{job_id}/results").json()["assets"]
+    (asset,) = assets.values()
+    assert asset["type"] == "application/geopackage+sqlite3"
+    table = alice_api.http.get(asset["href"])
+    assert table.status_code == 200 and table.content.startswith(b"SQLite format 3")

@@ -17,14 +17,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ondemand.batch.results import ITEM_NAME
 from ondemand.errors import ArgumentInvalid, JobModeConflict, JobNotFinished
-from ondemand.formats import parse_output
 from ondemand.jobs import JobRecord
 
 from ...body import read_json
 from ...runs import cancel_run, queue_run, result_path, runner_of
 from ...state import AppState, run_blocking, state_of
 from .auth import api_url, user_of
-from .result import output_of, process_graph_of
+from .result import check_graph, output_of, process_graph_of
 
 BATCH_STATUSES = frozenset({"queued", "running", "finished", "canceled", "error"})
 EDITABLE = frozenset({"title", "description", "process", "plan", "budget", "log_level"})
@@ -60,12 +59,6 @@ async def _job(request: Request) -> JobRecord:
     return state_of(request).jobs.get_job(request.path_params["job_id"], user)
 
 
-async def _check_graph(request: Request, state: AppState, graph: dict[str, Any]) -> None:
-    """Validate a graph and its save_result output (off the event loop)."""
-    await run_blocking(request, state.engine.compile, graph)
-    parse_output(output_of(graph))
-
-
 async def create_job(request: Request) -> Response:
     """``POST /jobs``: 201 with ``Location`` and ``OpenEO-Identifier``."""
     user = await user_of(request)
@@ -75,7 +68,7 @@ async def create_job(request: Request) -> Response:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    await _check_graph(request, state, graph)
+    await run_blocking(request, check_graph, state, graph)
     job = state.jobs.create_job(user, graph, output_of(graph), title)
     return Response(
         status_code=201,
@@ -121,7 +114,7 @@ async def patch_job(request: Request) -> Response:
     fields: dict[str, Any] = {}
     if "process" in body:
         graph = process_graph_of(body)
-        await _check_graph(request, state, graph)
+        await run_blocking(request, check_graph, state, graph)
         fields.update(process_graph=graph, output=output_of(graph))
     if "title" in body:
         if body["title"] is not None and not isinstance(body["title"], str):
@@ -198,10 +191,9 @@ async def get_results(request: Request) -> Response:
         "stac_extensions": item.get("stac_extensions", []),
         "id": job.job_id,
         "geometry": item.get("geometry"),
-        "bbox": item.get("bbox"),
         "properties": {
             **item.get("properties", {"datetime": job.finished}),
-            "title": job.title,
+            **({"title": job.title} if job.title else {}),
             "openeo:status": "finished",
         },
         "assets": assets,
@@ -212,17 +204,38 @@ async def get_results(request: Request) -> Response:
              "type": "application/geo+json"},
         ],
     }
+    if item.get("bbox") is not None:
+        body["bbox"] = item["bbox"]
     return JSONResponse(body, media_type="application/geo+json")
 
 
 def _stored_item(state: AppState, job: JobRecord) -> dict[str, Any]:
-    """The STAC item the run wrote beside a raster result (empty for tables)."""
+    """The STAC item the run wrote beside a raster result; for tables, the footprint of
+    the collections the graph loads."""
     try:
         path, _ = result_path(state, job, ITEM_NAME)
     except LookupError:
-        return {}
+        return _source_footprint(state, job)
     loaded = json.loads(path.read_text())
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _source_footprint(state: AppState, job: JobRecord) -> dict[str, Any]:
+    """Geometry and bbox (WGS84) around every collection the job's graph loads."""
+    boxes = []
+    nodes = job.process_graph.values() if isinstance(job.process_graph, dict) else ()
+    for node in nodes:
+        arguments = node.get("arguments") if isinstance(node, dict) else None
+        if isinstance(arguments, dict) and node.get("process_id") == "load_collection":
+            if arguments.get("id") in state.catalog:
+                boxes.append(state.catalog.get(arguments["id"]).bbox)
+    if not boxes:
+        return {}
+    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"bbox": [west, south, east, north],
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
 
 
 async def download_asset(request: Request) -> Response:

@@ -14,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import OnDemandError, ProcessGraphMissing
-from ondemand.formats import parse_output
+from ondemand.evaluate import CompiledGraph
+from ondemand.formats import Encoded, parse_output
+from ondemand.userfiles import UserFiles
 
 from ...body import read_json
 from ...files import files_of
-from ...state import run_blocking, run_evaluation, state_of
+from ...state import AppState, run_blocking, run_evaluation, state_of
 from .auth import user_of
 from .errors import openeo_code
 
@@ -61,14 +63,28 @@ def output_of(graph: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def compile_graph(state: AppState, graph: dict[str, Any]) -> CompiledGraph:
+    """Compile a 1.x graph with openEO 1.x's process meanings (blocking)."""
+    return state.engine.compile(graph)
+
+
+def check_graph(state: AppState, graph: dict[str, Any]) -> None:
+    """Compile the graph and parse its save_result's output options (blocking)."""
+    compile_graph(state, graph)
+    parse_output(output_of(graph))
+
+
+def execute_graph(state: AppState, graph: dict[str, Any], files: UserFiles) -> Encoded:
+    """Evaluate a 1.x graph synchronously, encoded as its save_result says (blocking)."""
+    return state.engine.execute(graph, output_of(graph), files)
+
+
 async def process_result(request: Request) -> Response:
     """``POST /result``: evaluate and return the encoded result with an ``OpenEO-Identifier``."""
     await user_of(request)
     state = state_of(request)
     graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
-    encoded = await run_evaluation(
-        request, state.engine.execute, graph, output_of(graph), files_of(request)
-    )
+    encoded = await run_evaluation(request, execute_graph, state, graph, files_of(request))
     return Response(
         encoded.content,
         media_type=encoded.media_type,
@@ -79,18 +95,12 @@ async def process_result(request: Request) -> Response:
     )
 
 
-def _check(state: Any, graph: dict[str, Any]) -> None:
-    """Compile the graph and parse its save_result's output options."""
-    state.engine.compile(graph)
-    parse_output(output_of(graph))
-
-
 async def validate(request: Request) -> Response:
     """``POST /validation``: ``{"errors": [...]}``, empty when the graph is valid."""
     state = state_of(request)
     graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
     try:
-        await run_blocking(request, _check, state, graph)
+        await run_blocking(request, check_graph, state, graph)
     except OnDemandError as exc:
         code, _ = openeo_code(exc)
         return JSONResponse({"errors": [{"code": code, "message": exc.message}]})

@@ -20,7 +20,7 @@ from ondemand.jobs import ServiceRecord
 from ...body import read_json
 from ...state import AppState, run_blocking, state_of
 from .auth import api_url, server_url, user_of
-from .result import process_graph_of
+from .result import compile_graph, process_graph_of
 
 AUTH: dict[str, Any] = {
     "description": "true: only the owner may read the service, authenticated (HTTP Basic "
@@ -155,7 +155,7 @@ async def create_service(request: Request) -> Response:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    await run_blocking(request, state.engine.compile, graph)
+    await run_blocking(request, compile_graph, state, graph)
     job = state.jobs.create_job(user, graph, None, title)
     if body.get("enabled", True) is not False:
         state.jobs.update_job(job.job_id, user, mode="on_demand", status="running")
@@ -214,7 +214,7 @@ async def patch_service(request: Request) -> Response:
         raise ArgumentInvalid('"title" must be a string')
     if "process" in body:
         graph = process_graph_of(body)
-        await run_blocking(request, state.engine.compile, graph)
+        await run_blocking(request, compile_graph, state, graph)
         state.jobs.update_job(service.job_id, service.user_id, process_graph=graph)
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):
