@@ -335,3 +335,28 @@ def test_table_batch_results_conform(server: dict[str, Any], alice_api: Api,
     assert asset["type"] == "application/geopackage+sqlite3"
     table = alice_api.http.get(asset["href"])
     assert table.status_code == 200 and table.content.startswith(b"SQLite format 3")
+
+
+HOSTILE_BODIES = [
+    b"not json", b"[]", b"42", b"null", b'{"process": []}', b'{"process": {"process_graph": 7}}',
+    b'{"process": {"process_graph": {"a": 1}}}', b'{"process": {"process_graph": {"a": {}}}}',
+    b'{"process": {"process_graph": {"a": {"process_id": 5, "arguments": {}, "result": true}}}}',
+    b'{"process": {"process_graph": {"a": {"process_id": "ndvi", "arguments": [],'
+    b' "result": true}}}}',
+    b'{"process": {"process_graph": {"a": {"process_id": "save_result", "arguments":'
+    b' {"data": {"from_node": "a"}}, "result": true}}}}',
+    b'{"type": ["XYZ"], "process": {"process_graph": {}}}', b'{"title": 5}',
+]
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/result"), ("POST", "/validation"), ("POST", "/jobs"), ("POST", "/services"),
+])
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
+def test_hostile_bodies_are_client_errors(alice_api: Api, method: str, path: str,
+                                          body: bytes) -> None:
+    response = getattr(alice_api, method.lower())(path, content=body,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.json()["code"] not in ("Internal", 500)
