@@ -126,7 +126,7 @@ def service_url(request: Request, service: ServiceRecord) -> str:
 
 
 def service_body(request: Request, state: AppState, service: ServiceRecord) -> dict[str, Any]:
-    """One service in 1.x's shape (with its process when ``full``)."""
+    """One service in 1.x's shape, with its process."""
     job = state.jobs.get_job(service.job_id, None)
     configuration = {
         ("version" if k == "VERSION" else k): v for k, v in service.args.items()
