@@ -1,8 +1,8 @@
 """Errors in openEO 1.x's shape: ``{"id", "code": "<string>", "message", "links"}``.
 
-One table maps each engine error type to its official openEO code and HTTP status
-(the codes of openeo-api's ``errors.json``; process exceptions keep the names the
-openEO process definitions give them). A missing resource gets the code of what
+One table maps each engine error type to its official openEO code, another each code
+to its HTTP status (the codes of openeo-api's ``errors.json``; process exceptions keep
+the names the openEO process definitions give them). A missing resource gets the code of what
 the path names (JobNotFound, ServiceNotFound, FileNotFound, ...).
 """
 
@@ -22,42 +22,76 @@ from ...errors import error_headers
 
 log = logging.getLogger("ondemand")
 
-OPENEO_CODES: dict[type[errors.OnDemandError], tuple[str, int]] = {
-    errors.ProcessGraphMissing: ("ProcessGraphMissing", 400),
-    errors.ProcessGraphInvalid: ("ProcessGraphInvalid", 400),
-    errors.ProcessUnsupported: ("ProcessUnsupported", 400),
-    errors.ArgumentUnsupported: ("ProcessParameterUnsupported", 400),
-    errors.ArgumentMissing: ("ProcessParameterRequired", 400),
-    errors.ArgumentInvalid: ("ProcessParameterInvalid", 400),
-    errors.CollectionNotFound: ("CollectionNotFound", 404),
-    errors.BandNotFound: ("ProcessParameterInvalid", 400),
-    errors.InvalidCRS: ("ProcessParameterInvalid", 400),
-    errors.OutOfBounds: ("ProcessParameterInvalid", 400),
-    errors.NoData: ("NoDataAvailable", 400),
-    errors.OutputFormatUnsupported: ("FormatUnsupported", 400),
-    errors.OutputOptionUnsupported: ("FormatArgumentUnsupported", 400),
-    errors.OutputOptionInvalid: ("FormatArgumentInvalid", 400),
-    errors.PixelLimitExceeded: ("ProcessGraphComplexity", 400),
-    errors.TileOutOfRange: ("NotFound", 404),
-    errors.ResourceNotFound: ("NotFound", 404),
-    errors.CatalogInvalid: ("Internal", 500),
-    errors.FileTooLarge: ("FileSizeExceeded", 400),
-    errors.QuotaExceeded: ("StorageQuotaExceeded", 400),
-    errors.RequestTooLarge: ("PayloadTooLarge", 413),
-    errors.AuthenticationRequired: ("AuthenticationRequired", 401),
-    errors.CredentialsInvalid: ("CredentialsInvalid", 403),
-    errors.AuthenticationSchemeInvalid: ("AuthenticationSchemeInvalid", 403),
-    errors.AuthenticationFailed: ("TokenInvalid", 403),
-    errors.ServiceUnsupported: ("ServiceUnsupported", 400),
-    errors.ServiceConfigInvalid: ("ServiceConfigInvalid", 400),
-    errors.FilePathInvalid: ("FilePathInvalid", 400),
-    errors.FileContentInvalid: ("FileContentInvalid", 400),
-    errors.EvaluationTimedOut: ("RequestTimeout", 408),
-    errors.ServerBusy: ("InfrastructureBusy", 503),
-    errors.JobNotFinished: ("JobNotFinished", 400),
-    errors.JobModeConflict: ("JobLocked", 400),
+OPENEO_CODES: dict[type[errors.OnDemandError], str] = {
+    errors.ProcessGraphMissing: "ProcessGraphMissing",
+    errors.ProcessGraphInvalid: "ProcessGraphInvalid",
+    errors.ProcessUnsupported: "ProcessUnsupported",
+    errors.ArgumentUnsupported: "ProcessParameterUnsupported",
+    errors.ArgumentMissing: "ProcessParameterRequired",
+    errors.ArgumentInvalid: "ProcessParameterInvalid",
+    errors.CollectionNotFound: "CollectionNotFound",
+    errors.BandNotFound: "ProcessParameterInvalid",
+    errors.InvalidCRS: "ProcessParameterInvalid",
+    errors.OutOfBounds: "ProcessParameterInvalid",
+    errors.NoData: "NoDataAvailable",
+    errors.OutputFormatUnsupported: "FormatUnsupported",
+    errors.OutputOptionUnsupported: "FormatArgumentUnsupported",
+    errors.OutputOptionInvalid: "FormatArgumentInvalid",
+    errors.PixelLimitExceeded: "ProcessGraphComplexity",
+    errors.TileOutOfRange: "NotFound",
+    errors.ResourceNotFound: "NotFound",
+    errors.CatalogInvalid: "Internal",
+    errors.FileTooLarge: "FileSizeExceeded",
+    errors.QuotaExceeded: "StorageQuotaExceeded",
+    errors.RequestTooLarge: "PayloadTooLarge",
+    errors.AuthenticationRequired: "AuthenticationRequired",
+    errors.CredentialsInvalid: "CredentialsInvalid",
+    errors.AuthenticationSchemeInvalid: "AuthenticationSchemeInvalid",
+    errors.AuthenticationFailed: "TokenInvalid",
+    errors.ServiceUnsupported: "ServiceUnsupported",
+    errors.ServiceConfigInvalid: "ServiceConfigInvalid",
+    errors.FilePathInvalid: "FilePathInvalid",
+    errors.FileContentInvalid: "FileContentInvalid",
+    errors.EvaluationTimedOut: "RequestTimeout",
+    errors.ServerBusy: "InfrastructureBusy",
+    errors.JobNotFinished: "JobNotFinished",
+    errors.JobModeConflict: "JobLocked",
 }
-"""openEO 1.x code and HTTP status of each engine error (the most specific type wins)."""
+"""openEO 1.x code of each engine error type (the most specific type wins)."""
+
+OPENEO_STATUS: dict[str, int] = {
+    "ProcessGraphMissing": 400,
+    "ProcessGraphInvalid": 400,
+    "ProcessUnsupported": 400,
+    "ProcessParameterUnsupported": 400,
+    "ProcessParameterRequired": 400,
+    "ProcessParameterInvalid": 400,
+    "CollectionNotFound": 404,
+    "NoDataAvailable": 400,
+    "FormatUnsupported": 400,
+    "FormatArgumentUnsupported": 400,
+    "FormatArgumentInvalid": 400,
+    "ProcessGraphComplexity": 400,
+    "NotFound": 404,
+    "Internal": 500,
+    "FileSizeExceeded": 400,
+    "StorageQuotaExceeded": 400,
+    "PayloadTooLarge": 413,
+    "AuthenticationRequired": 401,
+    "CredentialsInvalid": 403,
+    "AuthenticationSchemeInvalid": 403,
+    "TokenInvalid": 403,
+    "ServiceUnsupported": 400,
+    "ServiceConfigInvalid": 400,
+    "FilePathInvalid": 400,
+    "FileContentInvalid": 400,
+    "RequestTimeout": 408,
+    "InfrastructureBusy": 503,
+    "JobNotFinished": 400,
+    "JobLocked": 400,
+}
+"""HTTP status of each openEO code, as openeo-api's ``errors.json`` gives it (codes it
+does not list: the status their meaning calls for)."""
 
 NOT_FOUND_BY_PATH: tuple[tuple[str, str], ...] = (
     ("/jobs/", "JobNotFound"),
@@ -74,7 +108,8 @@ def openeo_code(exc: errors.OnDemandError) -> tuple[str, int]:
     """The openEO code and HTTP status of an engine error."""
     for kind in type(exc).__mro__:
         if kind in OPENEO_CODES:
-            return OPENEO_CODES[kind]
+            code = OPENEO_CODES[kind]
+            return code, OPENEO_STATUS[code]
     return "BadRequest", 400
 
 
