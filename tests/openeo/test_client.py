@@ -203,10 +203,14 @@ def test_aggregate_spatial_csv_equals_rasterstats(alice: Any, shared_data: Path,
     polygons = shared_data / COLLECTIONS[0] / "nycd.gpkg"
     _, _, wkb, _ = pyogrio.raw.read(polygons)
     utm = list(shapely.from_wkb(wkb))
-    to_wgs84 = Transformer.from_crs(32618, 4326, always_xy=True).transform
+    to_wgs84 = Transformer.from_crs(32618, 4326, always_xy=True)
+
+    def wgs84(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+
     features = [
         {"type": "Feature", "properties": {"district": i},
-         "geometry": shapely.geometry.mapping(shapely.ops.transform(to_wgs84, g))}
+         "geometry": shapely.geometry.mapping(shapely.transform(g, wgs84))}
         for i, g in enumerate(utm)
     ]
     day = "2018-01-31"  # one scene (013032) holds every district that day
@@ -214,7 +218,8 @@ def test_aggregate_spatial_csv_equals_rasterstats(alice: Any, shared_data: Path,
                                  bands=["B4"])
     cube.aggregate_spatial({"type": "FeatureCollection", "features": features},
                            "mean").download(tmp_path / "zonal.csv")
-    rows = list(csv.DictReader((tmp_path / "zonal.csv").open()))
+    with (tmp_path / "zonal.csv").open() as table:
+        rows = list(csv.DictReader(table))
     assert len(rows) == len(utm)
     value_key = next(k for k in rows[0] if "mean" in k.lower() or k == "B4")
     index_key = next((k for k in rows[0] if k in ("feature_index", "feature", "district")),
