@@ -16,7 +16,6 @@ import requests
 from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog
-from ondemand.processes import REGISTRY
 from tests.openeo.conftest import ALICE, COLLECTIONS, connect
 
 openeo = pytest.importorskip("openeo")
@@ -187,10 +186,6 @@ def test_wmts_service_opens_in_gdal(alice: Any) -> None:
     service.delete_service()
 
 
-@pytest.mark.skipif(
-    "aggregate_spatial" not in REGISTRY,
-    reason="aggregate_spatial is not in the process registry yet (openEO 1.2 processes)",
-)
 def test_aggregate_spatial_csv_equals_rasterstats(alice: Any, shared_data: Path,
                                                   tmp_path: Path) -> None:
     import csv

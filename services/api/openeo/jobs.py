@@ -23,7 +23,7 @@ from ...body import read_json
 from ...runs import cancel_run, queue_run, result_path, runner_of
 from ...state import AppState, run_blocking, state_of
 from .auth import api_url, user_of
-from .result import check_graph, output_of, process_graph_of
+from .result import check_graph, process_graph_of
 
 BATCH_STATUSES = frozenset({"queued", "running", "finished", "canceled", "error"})
 EDITABLE = frozenset({"title", "description", "process", "plan", "budget", "log_level"})
@@ -68,8 +68,8 @@ async def create_job(request: Request) -> Response:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    await run_blocking(request, check_graph, state, graph)
-    job = state.jobs.create_job(user, graph, output_of(graph), title)
+    output = await run_blocking(request, check_graph, state, graph)
+    job = state.jobs.create_job(user, graph, output, title)
     return Response(
         status_code=201,
         headers={
@@ -114,8 +114,8 @@ async def patch_job(request: Request) -> Response:
     fields: dict[str, Any] = {}
     if "process" in body:
         graph = process_graph_of(body)
-        await run_blocking(request, check_graph, state, graph)
-        fields.update(process_graph=graph, output=output_of(graph))
+        output = await run_blocking(request, check_graph, state, graph)
+        fields.update(process_graph=graph, output=output)
     if "title" in body:
         if body["title"] is not None and not isinstance(body["title"], str):
             raise ArgumentInvalid('"title" must be a string')

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import ProcessUnsupported
-from ondemand.processes import REGISTRY, Process, Registry
+from ondemand.processes import OPENEO_REGISTRY, Process, Registry
 
 
 def data_types(schema: Any) -> Any:
@@ -34,7 +34,7 @@ def _parameter(parameter: Any) -> Any:
 
 def process_description(process: Process) -> dict[str, Any]:
     """One process in openEO 1.2's shape."""
-    described = process.describe()
+    described = process.openeo_description()
     return {
         "id": process.id,
         "summary": process.summary,
@@ -45,7 +45,7 @@ def process_description(process: Process) -> dict[str, Any]:
     }
 
 
-def processes_document(registry: Registry = REGISTRY) -> dict[str, Any]:
+def processes_document(registry: Registry = OPENEO_REGISTRY) -> dict[str, Any]:
     """The body of ``GET /processes``: ``{"processes": [...], "links": []}``."""
     return {"processes": [process_description(p) for p in registry], "links": []}
 
@@ -58,6 +58,6 @@ async def list_processes(request: Request) -> Response:
 async def get_process(request: Request) -> Response:
     """``GET /processes/{process_id}`` (an extra: 1.2 clients filter the list)."""
     process_id = request.path_params["process_id"]
-    if process_id not in REGISTRY:
+    if process_id not in OPENEO_REGISTRY:
         raise ProcessUnsupported(f"Process {process_id!r} is not supported; see GET /processes")
-    return JSONResponse(process_description(REGISTRY.get(process_id)))
+    return JSONResponse(process_description(OPENEO_REGISTRY.get(process_id)))

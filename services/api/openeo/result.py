@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from ondemand.errors import OnDemandError, ProcessGraphMissing
 from ondemand.evaluate import CompiledGraph
 from ondemand.formats import Encoded, parse_output
+from ondemand.processes import OPENEO_REGISTRY, result_output
 from ondemand.userfiles import UserFiles
 
 from ...body import read_json
@@ -39,44 +40,23 @@ def process_graph_of(body: Any) -> dict[str, Any]:
     return dict(graph)
 
 
-def output_of(graph: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The output options of a flat graph whose result node is ``save_result``, else None.
-
-    ``save_result(format, options)`` becomes ``{"format": format, **options}``, the
-    output object every encoder of the engine takes.
-    """
-    for node in graph.values():
-        if not isinstance(node, Mapping) or not node.get("result"):
-            continue
-        if node.get("process_id") != "save_result":
-            return None
-        arguments = node.get("arguments")
-        if not isinstance(arguments, Mapping):
-            return None
-        options = arguments.get("options") or {}
-        output: dict[str, Any] = {}
-        if isinstance(options, Mapping):
-            output.update(options)
-        if "format" in arguments:
-            output["format"] = arguments["format"]
-        return output
-    return None
-
-
 def compile_graph(state: AppState, graph: dict[str, Any]) -> CompiledGraph:
     """Compile a 1.x graph with openEO 1.x's process meanings (blocking)."""
-    return state.engine.compile(graph)
+    return state.engine.compile(graph, OPENEO_REGISTRY)
 
 
-def check_graph(state: AppState, graph: dict[str, Any]) -> None:
-    """Compile the graph and parse its save_result's output options (blocking)."""
-    compile_graph(state, graph)
-    parse_output(output_of(graph))
+def check_graph(state: AppState, graph: dict[str, Any]) -> dict[str, Any] | None:
+    """Compile the graph, check its save_result's format and options and return them as
+    the engine's output object (None without save_result) (blocking)."""
+    compiled = compile_graph(state, graph)
+    output = result_output(compiled.graph, None)
+    parse_output(output)
+    return None if output is None else dict(output)
 
 
 def execute_graph(state: AppState, graph: dict[str, Any], files: UserFiles) -> Encoded:
     """Evaluate a 1.x graph synchronously, encoded as its save_result says (blocking)."""
-    return state.engine.execute(graph, output_of(graph), files)
+    return state.engine.execute(graph, None, files, OPENEO_REGISTRY)
 
 
 async def process_result(request: Request) -> Response:
