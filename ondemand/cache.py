@@ -17,11 +17,7 @@ import hashlib
 import logging
 import pickle
 import sqlite3
-import threading
-import weakref
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import diskcache
 
@@ -37,49 +33,10 @@ _DIGEST = 16
 _KEY_VERSION = "tile-v1"
 """Bumped when the encoding of tiles changes, so old entries are never served."""
 
-T = TypeVar("T")
-
-
-class LayerMemo:
-    """Values computed once per :class:`Layer` object, dropped when the layer is."""
-
-    def __init__(self) -> None:
-        self._values: dict[int, tuple[weakref.ref[Layer], dict[object, object]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, layer: Layer, name: object, compute: Callable[[], T]) -> T:
-        """The value ``name`` of ``layer``, computed by ``compute`` on first use."""
-        key = id(layer)
-        with self._lock:
-            entry = self._values.get(key)
-            if entry is not None and entry[0]() is layer and name in entry[1]:
-                return entry[1][name]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            entry = self._values.get(key)
-            if entry is None or entry[0]() is not layer:
-                entry = (weakref.ref(layer, self._dropper(key)), {})
-                self._values[key] = entry
-            entry[1][name] = value
-        return value
-
-    def _dropper(self, key: int) -> Callable[[weakref.ref[Layer]], None]:
-        def drop(ref: weakref.ref[Layer]) -> None:
-            with self._lock:
-                entry = self._values.get(key)
-                if entry is not None and entry[0] is ref:
-                    del self._values[key]
-
-        return drop
-
-
-LAYER_MEMO = LayerMemo()
-"""Per-layer values of the tile path (fingerprint, default style)."""
-
 
 def layer_fingerprint(layer: Layer) -> str:
     """Hash of the layer's graph and of the identity of every item its reads can touch."""
-    return LAYER_MEMO.get(layer, "fingerprint", lambda: _fingerprint(layer))
+    return layer.derived("fingerprint", lambda: _fingerprint(layer))
 
 
 def _fingerprint(layer: Layer) -> str:

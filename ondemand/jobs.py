@@ -46,8 +46,6 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE INDEX IF NOT EXISTS services_job ON services (job_id);
 """
 
-SERVICE_TYPES = ("wmts", "tms", "xyz", "wcs")
-
 BATCH_COLUMNS = {
     "batch_output": "TEXT",
     "run_id": "TEXT",

@@ -7,8 +7,10 @@ value, a TMS path date, ``?time=``) to the exact time label of the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
@@ -19,10 +21,11 @@ from .grid import default_window, graph_items
 from .read import group_by_day
 from .window import Bounds
 
-DEFAULT_TIME_WORDS = frozenset({"", "default", "current", "{time}", "latest"})
+DEFAULT_TIME_WORDS = frozenset({"", "default", "current", "latest"})
 """Time values that mean the layer's default (latest) date."""
 
 WGS84 = CRS.from_epsg(4326)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,23 @@ class Layer:
     times: tuple[datetime, ...] | None
     """Dates of the result's time axis (ascending), or None when time is reduced away."""
     bands: tuple[str, ...] | None
+    _derived: dict[Hashable, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Values derived from the layer, kept with it (see :meth:`derived`)."""
+
+    def derived(self, name: Hashable, compute: Callable[[], T]) -> T:
+        """The value ``name`` derived from this layer, computed by ``compute`` on first use.
+
+        The one per-layer memo (tile-cache fingerprint, default style, a coverage's
+        range type): it lives and dies with the layer object. Two threads asking at
+        once may both compute; the first stored value wins.
+        """
+        try:
+            value: T = self._derived[name]
+        except KeyError:
+            value = self._derived.setdefault(name, compute())
+        return value
 
     @property
     def has_time(self) -> bool:
@@ -53,10 +73,10 @@ class Layer:
     def select_time(self, value: str | None) -> tuple[datetime, ...] | None:
         """The time selection of a window for a client's time value.
 
-        ``None``, ``default``, ``current``, ``latest`` and a literal ``{Time}`` mean the
-        default (latest) date; otherwise an ISO date or datetime that must match one
-        of the layer's dates (a date matches the acquisition of that day). Layers
-        without a time axis ignore the value. An unknown date is ArgumentInvalid.
+        ``None``, ``default``, ``current`` and ``latest`` mean the default (latest) date;
+        otherwise an ISO date or datetime that must match one of the layer's dates (a date
+        matches the acquisition of that day). Layers without a time axis ignore the value.
+        An unknown date is ArgumentInvalid.
         """
         if self.times is None:
             return None

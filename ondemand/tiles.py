@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 from morecantile import TileMatrixSet
 
-from .cache import LAYER_MEMO, TileCache, tile_key
+from .cache import TileCache, tile_key
 from .cube import Cube
 from .engine import CACHED, Engine
 from .errors import ArgumentInvalid, NoData, OutputFormatUnsupported, OutputOptionInvalid
@@ -372,9 +372,7 @@ def layer_style(
     From one coarse evaluation (at most 256 px a side, default date) of the layer's
     extent, with ``formats.default_style``'s rules.
     """
-    return LAYER_MEMO.get(
-        layer, ("style", indices), lambda: _sample_style(engine, layer, indices)
-    )
+    return layer.derived(("style", indices), lambda: _sample_style(engine, layer, indices))
 
 
 def _sample_style(

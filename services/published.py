@@ -10,6 +10,7 @@ from ondemand.errors import ResourceNotFound
 from ondemand.jobs import ServiceRecord
 from ondemand.layer import Layer
 
+from .protocol import Protocol
 from .state import state_of
 from .users import current_user
 
@@ -27,21 +28,34 @@ class Published:
     layer: Layer
 
 
-def service_layer(request: Request, service_id: str) -> Published:
-    """The service's record and compiled layer; unknown or stopped -> ResourceNotFound.
+def service_layer(request: Request, protocol: Protocol) -> Published:
+    """The record and compiled layer of the path's service, as ``protocol`` may serve it.
 
-    Service URLs are capability URLs (the id is unguessable): anyone with the URL may
-    read the layer, unless the service was created with ``args: {"auth": true}``; then
-    only its owner, authenticated (HTTP Basic works for GDAL and QGIS), and anyone
-    else gets 404 exactly like an unknown id.
+    Unknown, stopped, of a type ``protocol`` does not serve, or owner-only and not the
+    caller's: ResourceNotFound, all alike. Service URLs are capability URLs (the id is
+    unguessable): anyone with the URL may read the layer, unless the service was
+    created with ``args: {"auth": true}``; then only its owner, authenticated (HTTP
+    Basic works for GDAL and QGIS).
     """
     state = state_of(request)
+    service_id = request.path_params["service_id"]
     service = state.jobs.get_service(service_id, None)
     if requires_auth(service) and current_user(request) != service.user_id:
         raise ResourceNotFound(f"Service {service_id!r} does not exist")
+    if service.service_type not in protocol.type_names:
+        raise ResourceNotFound(
+            f"Service {service_id!r} is a {service.service_type} service, not {protocol.name}"
+        )
     job = state.jobs.get_job(service.job_id, None)
     if job.mode != "on_demand" or job.status != "running":
         raise ResourceNotFound(
             f"Service {service_id!r} is stopped: its job {job.job_id!r} is not running on demand"
         )
     return Published(service=service, layer=state.layers.get(state.engine, job))
+
+
+def published_of(request: Request) -> Published:
+    """The service a SERVICE route was called for (looked up before its handler ran)."""
+    published = request.state.published
+    assert isinstance(published, Published)
+    return published

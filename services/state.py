@@ -22,7 +22,7 @@ from ondemand.jobs import JobStore
 from ondemand.settings import Settings
 from ondemand.tokens import TokenStore
 
-from .auth import Authenticator
+from .authenticator import Authenticator
 from .gate import EvaluationGate
 from .layers import LayerCache
 

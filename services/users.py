@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from .state import state_of
+
 LOCAL_USER = "local"
 
 
@@ -12,8 +14,6 @@ def current_user(request: Request) -> str:
 
     The result is remembered on the request, so several lookups cost one check.
     """
-    from .state import state_of
-
     cached = getattr(request.state, "user_id", None)
     if isinstance(cached, str):
         return cached

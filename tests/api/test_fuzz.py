@@ -26,12 +26,12 @@ from ondemand.errors import OnDemandError
 from ondemand.layer import Layer, make_layer
 from ondemand.processes import REGISTRY
 from ondemand.settings import Settings
-from services import wcs as wcs_service
-from services.ogc import Kvp, OWSException
-from services.wcs10 import get_coverage_window
-from services.wcs20 import get_coverage_request
-from services.wmts import _kvp_tile
-from services.wmts_info import validate_tile
+from services.ogc.common import Kvp, OWSException
+from services.ogc.wcs import endpoints as wcs_service
+from services.ogc.wcs.v10 import get_coverage_window
+from services.ogc.wcs.v20 import get_coverage_request
+from services.ogc.wmts.endpoints import _kvp_tile
+from services.ogc.wmts.info import validate_tile
 from tests.support.seed import use_case_1_job
 
 FUZZ = settings(

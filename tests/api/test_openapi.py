@@ -26,7 +26,8 @@ from ondemand.accounts import AccountFile
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from services import create_app
-from services.openapi import EXCLUDED, document
+from services.api import openapi
+from services.registry import PROTOCOLS
 from tests.support.live import live_server
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -42,7 +43,7 @@ def _route_operations() -> tuple[set[tuple[str, str]], set[str]]:
     for route in app.routes:
         assert isinstance(route, Route | Mount), route
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
-        if any(path.startswith(prefix) for prefix in EXCLUDED):
+        if any(path.startswith(prefix) for prefix in openapi.excluded(PROTOCOLS)):
             excluded.add(path)
             continue
         assert isinstance(route, Route), f"{path} is a mount: describe it or exclude it"
@@ -52,27 +53,27 @@ def _route_operations() -> tuple[set[tuple[str, str]], set[str]]:
 
 
 def test_document_is_valid_openapi_3() -> None:
-    validate(document())
+    validate(openapi.document(PROTOCOLS))
 
 
 def test_every_route_is_described_and_every_description_is_routed() -> None:
     routed, excluded = _route_operations()
     described = {
         (path, method)
-        for path, item in document()["paths"].items()
+        for path, item in openapi.document(PROTOCOLS)["paths"].items()
         for method in item
         if method in METHODS
     }
     assert routed - described == set(), "routes missing from the OpenAPI description"
     assert described - routed == set(), "described operations the app does not route"
     assert excluded, "OGC and tile paths are excluded, each with a reason"
-    assert all(reason.strip() for reason in EXCLUDED.values())
+    assert all(reason.strip() for reason in openapi.excluded(PROTOCOLS).values())
 
 
 def test_every_exclusion_matches_a_route() -> None:
     """No stale exclusion hides a path that no longer exists."""
     _, excluded = _route_operations()
-    for prefix in EXCLUDED:
+    for prefix in openapi.excluded(PROTOCOLS):
         assert any(path.startswith(prefix) for path in excluded), prefix
 
 
@@ -80,12 +81,12 @@ def test_served_document_is_the_description(client: TestClient) -> None:
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == document()
+    assert response.json() == openapi.document(PROTOCOLS)
     assert "/openapi.json" in {e["path"] for e in client.get("/").json()["endpoints"]}
 
 
 def test_every_operation_documents_its_errors_as_json() -> None:
-    for path, item in document()["paths"].items():
+    for path, item in openapi.document(PROTOCOLS)["paths"].items():
         for method, operation in item.items():
             for status, response in operation["responses"].items():
                 if status.startswith("4") or status.startswith("5"):

@@ -17,7 +17,7 @@ from ondemand.demo import ensure_demo_catalog
 from ondemand.formats import legend
 from ondemand.settings import Settings
 from services import create_app
-from services.viewer import prefers_html
+from services.maps.viewer import prefers_html
 from tests.support.seed import use_case_1_job
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -10,7 +10,13 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from ondemand import errors
-from services.ogc import Kvp, OWSException, exception_report, exception_response, from_engine_error
+from services.ogc.common import (
+    Kvp,
+    OWSException,
+    exception_report,
+    exception_response,
+    ogc_exception,
+)
 
 OGC = Path(__file__).resolve().parents[2].parent / "shared" / "ogc"
 OWS = "{http://www.opengis.net/ows/1.1}"
@@ -81,7 +87,7 @@ def test_kvp_values() -> None:
 def test_engine_errors_map_to_codes_and_statuses(
     error: errors.OnDemandError, code: str, status: int
 ) -> None:
-    mapped = from_engine_error(error, "TIME")
+    mapped = ogc_exception(error, "ows", "TIME")
     assert (mapped.code, mapped.http_status, mapped.locator, mapped.message) == (
         code, status, "TIME", error.message)
 

@@ -17,7 +17,7 @@ from ondemand.catalog import Catalog
 from ondemand.engine import Engine
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
-from services.wmts_capabilities import ServiceInfo, capabilities, tile_limits
+from services.ogc.wmts.capabilities import ServiceInfo, capabilities, tile_limits
 from tests.support.seed import use_case_1_job
 
 OGC = Path(__file__).resolve().parents[2].parent / "shared" / "ogc"

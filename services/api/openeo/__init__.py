@@ -1,13 +1,14 @@
 """openEO API 1.2 at ``/openeo/1.2/``: a thin adapter over the shared application.
 
 Jobs, services, files, users and the engine are the draft's; this package only
-translates shapes. ``routes`` mounts the API and answers ``/.well-known/openeo``.
+translates shapes. :data:`PROTOCOL` mounts the API and answers ``/.well-known/openeo``.
 """
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Route, Router
 
+from ...protocol import Access, Endpoint, Mounted, Protocol
 from . import collections, discovery, files, jobs, processes, result, services
 from .auth import API_PREFIX, credentials_basic, me
 from .errors import OpenEOErrors
@@ -48,8 +49,18 @@ ROUTES: list[BaseRoute] = [
 ]
 """The 1.2 endpoints, relative to :data:`API_PREFIX`."""
 
-routes: list[BaseRoute] = [
-    Route("/.well-known/openeo", discovery.well_known, methods=["GET"]),
-    Mount(API_PREFIX, app=OpenEOErrors(Router(routes=ROUTES))),
-]
-"""What the application mounts: the version list at the root and the 1.2 API."""
+PROTOCOL = Protocol(
+    name="openEO 1.2",
+    endpoints=(
+        Endpoint("/.well-known/openeo", discovery.well_known, ("GET",), Access.PUBLIC),
+        Mounted(API_PREFIX, OpenEOErrors(Router(routes=ROUTES)), Access.OWN),
+    ),
+    undocumented={
+        API_PREFIX: "openEO API 1.2, described by openeo-api's own openapi.yaml (its tests "
+        "validate every answer against it)",
+        "/.well-known/openeo": "openEO version discovery, in openeo-api's own openapi.yaml",
+    },
+)
+"""The version list at the root and the 1.2 API, mounted with its own router, its own
+authentication (``basic//`` Bearer tokens, :mod:`.auth`) and its own error answers
+(:class:`.errors.OpenEOErrors`); its secondary services are the shared ones."""

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from ondemand.errors import FileTooLarge
 from ondemand.userfiles import FileInfo
 
-from ...files import files_of
+from ..files import files_of
 from .auth import user_of
 
 

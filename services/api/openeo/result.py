@@ -20,8 +20,8 @@ from ondemand.processes import OPENEO_REGISTRY, result_output
 from ondemand.userfiles import UserFiles
 
 from ...body import read_json
-from ...files import files_of
 from ...state import AppState, run_blocking, run_evaluation, state_of
+from ..files import files_of
 from .auth import user_of
 from .errors import openeo_code
 

@@ -14,16 +14,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.batch.store import BatchStore
 from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid
 from ondemand.jobs import JobRecord
 
-from .body import read_json
-from .runs import cancel_run, queue_run, result_path, runner_of
-from .state import run_blocking, state_of
-from .users import current_user
+from ..body import read_json
+from ..runs import cancel_run, queue_run, result_path, runner_of
+from ..state import run_blocking, state_of
+from ..users import current_user
 
 
 def _job(request: Request) -> JobRecord:
@@ -120,13 +119,3 @@ async def download_result(request: Request) -> Response:
         filename=f"{job.job_id}-{result.name}",
         content_disposition_type="attachment",
     )
-
-
-routes: list[BaseRoute] = [
-    Route("/jobs/{job_id}/batch", start_batch, methods=["POST"]),
-    Route("/jobs/{job_id}/batch", cancel_batch, methods=["DELETE"]),
-    Route("/jobs/{job_id}/queue", queue_job, methods=["PATCH"]),
-    Route("/jobs/{job_id}/batch/download", download_links, methods=["GET"]),
-    Route("/jobs/{job_id}/download", download_links, methods=["GET"]),
-    Route("/jobs/{job_id}/results/{name}", download_result, methods=["GET"]),
-]

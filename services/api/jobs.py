@@ -7,22 +7,20 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, OutputOptionInvalid, ProcessGraphMissing
 from ondemand.formats import format_name, parse_output
 from ondemand.jobs import JobRecord, check_mode_change
 
-from .body import read_json
-from .state import run_blocking, run_evaluation, state_of
-from .users import current_user
+from ..body import read_json
+from ..state import run_blocking, run_evaluation, state_of
+from ..users import current_user
 
 DOWNLOAD_FORMATS = {"tif": "GTiff", "png": "PNG", "jpg": "JPEG", "json": "JSON"}
 
 
 async def _job_body(request: Request) -> tuple[Any, dict[str, Any] | None, str | None]:
     """``process_graph``, ``output`` and ``title`` of a job body, validated."""
-    current_user(request)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     if not isinstance(body, Mapping) or body.get("process_graph") is None:
@@ -172,18 +170,3 @@ async def on_demand_result(request: Request) -> Response:
         headers={**encoded.headers,
                  "Content-Disposition": f'attachment; filename="{job.job_id}.{ext}"'},
     )
-
-
-routes: list[BaseRoute] = [
-    Route("/jobs", list_jobs, methods=["GET"]),
-    Route("/jobs", create_job, methods=["POST"]),
-    Route("/jobs/on_demand", create_on_demand_job, methods=["POST"]),
-    Route("/jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/jobs/{job_id}", patch_job, methods=["PATCH"]),
-    Route("/jobs/{job_id}", delete_job, methods=["DELETE"]),
-    Route("/jobs/{job_id}/on_demand", start_on_demand, methods=["POST"]),
-    Route("/jobs/{job_id}/on_demand", stop_on_demand, methods=["DELETE"]),
-    Route("/jobs/{job_id}/cancel", stop_on_demand, methods=["PATCH"]),
-    Route("/jobs/{job_id}/on_demand/download", on_demand_download, methods=["GET"]),
-    Route("/jobs/{job_id}/on_demand/result.{ext}", on_demand_result, methods=["GET"]),
-]

@@ -7,51 +7,25 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, ArgumentMissing
-from ondemand.jobs import SERVICE_TYPES, ServiceRecord, check_mode_change
+from ondemand.jobs import ServiceRecord, check_mode_change
 
-from .body import read_json
-from .state import state_of
-from .users import current_user
-
-AUTH_ARG: dict[str, Any] = {
-    "auth": {
-        "description": "true: only the owner may read the service, with HTTP Basic or a "
-        "Bearer token (GDAL: GDAL_HTTP_AUTH=BASIC and GDAL_HTTP_USERPWD; QGIS: an "
-        "authentication configuration); false: anyone with the URL",
-        "default": False,
-    }
-}
-
-SERVICE_DESCRIPTIONS: dict[str, dict[str, Any]] = {
-    "wmts": {
-        "description": "OGC WMTS 1.0.0, KVP and RESTful; time series layers have a Time dimension",
-        "args": AUTH_ARG,
-    },
-    "tms": {
-        "description": "Tiles at {service_url}/{date}/{z}/{x}/{y} (XYZ row order) and TileJSON",
-        "args": AUTH_ARG,
-    },
-    "xyz": {
-        "description": "XYZ tiles (WebMercatorQuad) at {service_url}/{z}/{x}/{y}.png and TileJSON",
-        "args": AUTH_ARG,
-    },
-    "wcs": {
-        "description": "OGC WCS 1.0.0 and 2.0.1",
-        "args": {
-            "VERSION": {"description": "Default version: 1.0.0 or 2.0.1", "default": "2.0.1"},
-            **AUTH_ARG,
-        },
-    },
-}
+from ..body import read_json
+from ..protocol import protocol_of_type, protocols_of, service_types
+from ..state import state_of
+from ..users import current_user
 
 
 def service_body(request: Request, service: ServiceRecord) -> dict[str, Any]:
-    """The draft's service object, with the URL clients open."""
+    """The draft's service object, with the URL clients open and its protocol's links."""
     base = str(request.base_url).rstrip("/")
-    url = f"{base}/services/{service.service_id}/{service.service_type}"
+    root = f"{base}/services/{service.service_id}"
+    url = f"{root}/{service.service_type}"
+    protocol = protocol_of_type(protocols_of(request), service.service_type)
+    fields = {}
+    if protocol is not None and protocol.service_fields is not None:
+        fields = protocol.service_fields(root)
     body: dict[str, Any] = {
         "service_id": service.service_id,
         "service_url": url,
@@ -60,14 +34,13 @@ def service_body(request: Request, service: ServiceRecord) -> dict[str, Any]:
         "job_id": service.job_id,
         "title": service.title,
         "created": service.created,
+        **{k: v for k, v in fields.items() if k != "links"},
         "links": [
-            {"rel": "tilejson", "href": f"{base}/services/{service.service_id}/tilejson.json"},
+            *fields.get("links", []),
             {"rel": "job", "href": f"{base}/jobs/{service.job_id}"},
             {"rel": "viewer", "href": f"{base}/jobs/{service.job_id}/viewer", "type": "text/html"},
         ],
     }
-    if service.service_type == "wmts":
-        body["capabilities_url"] = f"{url}/1.0.0/WMTSCapabilities.xml"
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -93,13 +66,12 @@ async def create_service(request: Request) -> Response:
     if not isinstance(job_id, str) or not job_id:
         raise ArgumentMissing('Required service argument "job_id" is missing')
     kind = body.get("type", body.get("service_type"))
+    known = ", ".join(service_types(protocols_of(request)))
     if not isinstance(kind, str) or not kind:
-        raise ArgumentMissing('Required service argument "type" is missing (wmts, tms, xyz or wcs)')
+        raise ArgumentMissing(f'Required service argument "type" is missing ({known})')
     kind = kind.lower()
-    if kind not in SERVICE_TYPES:
-        raise ArgumentInvalid(
-            f"Service type {kind!r} is not supported; use one of {', '.join(SERVICE_TYPES)}"
-        )
+    if kind not in service_types(protocols_of(request)):
+        raise ArgumentInvalid(f"Service type {kind!r} is not supported; use one of {known}")
     args = service_args(body.get("args", body.get("service_args")) or {})
     title = body.get("title")
     user = current_user(request)
@@ -146,16 +118,11 @@ async def delete_service(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def service_types(request: Request) -> Response:
+async def list_service_types(request: Request) -> Response:
     """``GET /capabilities/services``: the service types and their arguments."""
-    return JSONResponse(SERVICE_DESCRIPTIONS)
-
-
-routes: list[BaseRoute] = [
-    Route("/capabilities/services", service_types, methods=["GET"]),
-    Route("/services", list_services, methods=["GET"]),
-    Route("/services", create_service, methods=["POST"]),
-    Route("/services/{service_id}", get_service, methods=["GET"]),
-    Route("/services/{service_id}", patch_service, methods=["PATCH"]),
-    Route("/services/{service_id}", delete_service, methods=["DELETE"]),
-]
+    return JSONResponse(
+        {
+            name: {"description": kind.description, "args": dict(kind.args)}
+            for name, kind in service_types(protocols_of(request)).items()
+        }
+    )

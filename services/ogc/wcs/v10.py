@@ -9,11 +9,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from starlette.responses import Response
+
 from ondemand.coverage import Coverage, crs_code, iso, times_10, window_10
 from ondemand.errors import InvalidCRS, OutputFormatUnsupported
 from ondemand.window import Bounds, Window, parse_crs
 
-from .ogc import Kvp, invalid, missing, sub_element, xml_bytes, xml_number
+from ..common import Kvp, OWSException, invalid, missing, sub_element, xml_bytes, xml_number
 
 WCS = "http://www.opengis.net/wcs"
 GML = "http://www.opengis.net/gml"
@@ -25,14 +27,6 @@ FORMATS = ("GeoTIFF", "GTiff", "image/tiff")
 """FORMAT values GetCoverage accepts (all GeoTIFF); the first is advertised."""
 RESPONSE_CRSS = ("EPSG:4326", "EPSG:3857")
 """CRSs offered beside each coverage's native one (any EPSG code is accepted)."""
-EXCEPTION_CODES = (
-    "InvalidFormat",
-    "CoverageNotDefined",
-    "CurrentUpdateSequence",
-    "InvalidUpdateSequence",
-    "MissingParameterValue",
-    "InvalidParameterValue",
-)
 
 
 def _root(tag: str) -> ET.Element:
@@ -145,8 +139,8 @@ def _range_set(parent: ET.Element, coverage: Coverage) -> None:
     sub_element(nulls, "singleValue", "NaN" if nodata != nodata else str(nodata))
 
 
-def exception_report(exceptions: Iterable[tuple[str, str, str | None]]) -> bytes:
-    """A ``ServiceExceptionReport`` 1.2.0 of ``(code, message, locator)`` entries."""
+def exception_report(exceptions: Iterable[OWSException]) -> bytes:
+    """A ``ServiceExceptionReport`` 1.2.0 of ``exceptions`` (WCS 1.0's error dialect)."""
     root = ET.Element(
         "ServiceExceptionReport",
         {
@@ -156,12 +150,19 @@ def exception_report(exceptions: Iterable[tuple[str, str, str | None]]) -> bytes
             "version": "1.2.0",
         },
     )
-    for code, message, locator in exceptions:
-        attrs = {"code": code}
-        if locator:
-            attrs["locator"] = locator
-        sub_element(root, "ServiceException", message, **attrs)
+    for exc in exceptions:
+        attrs: dict[str, str] = {"code": exc.code}
+        if exc.locator:
+            attrs["locator"] = exc.locator
+        sub_element(root, "ServiceException", exc.message, **attrs)
     return xml_bytes(root)
+
+
+def exception_response(exc: OWSException) -> Response:
+    """An HTTP response carrying one exception in a ``ServiceExceptionReport``."""
+    return Response(
+        exception_report([exc]), exc.http_status, media_type=SE_MEDIA_TYPE, headers=exc.headers
+    )
 
 
 def get_coverage_window(coverage: Coverage, kvp: Kvp) -> Window:

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from ondemand import errors
+from ondemand import __version__, errors
 from ondemand.formats import output_formats
 from ondemand.processes import REGISTRY
 
-from .state import state_of
+from ..maps.viewer import index_page, prefers_html
+from ..state import state_of
 
 API_VERSION = "0.3.0"
 
 
 async def capabilities(request: Request) -> Response:
     """``GET /``: API version and the endpoints this server implements (HTML for browsers)."""
-    from .app import endpoint_paths
-    from .viewer import index_page, prefers_html
-
     if prefers_html(request):
         return await index_page(request)
     return JSONResponse(
@@ -40,9 +39,17 @@ async def capabilities(request: Request) -> Response:
 
 def _backend_version() -> str:
     """The installed package version."""
-    from ondemand import __version__
-
     return __version__
+
+
+def endpoint_paths(app: Starlette) -> list[dict[str, object]]:
+    """Every route's path and methods, for the capabilities document."""
+    out: list[dict[str, object]] = []
+    for route in app.routes:
+        if isinstance(route, Route):
+            methods = sorted((route.methods or set()) - {"HEAD"})
+            out.append({"path": route.path.replace(":path", ""), "methods": methods})
+    return out
 
 
 async def list_data(request: Request) -> Response:
@@ -119,15 +126,3 @@ async def get_process(request: Request) -> Response:
 async def get_output_formats(request: Request) -> Response:
     """``GET /capabilities/output_formats``: formats and their options."""
     return JSONResponse(output_formats())
-
-
-routes: list[BaseRoute] = [
-    Route("/", capabilities, methods=["GET"]),
-    Route("/capabilities/output_formats", get_output_formats, methods=["GET"]),
-    Route("/data", list_data, methods=["GET"]),
-    Route("/data/{product_id:path}", get_data, methods=["GET"]),
-    Route("/collections", list_collections, methods=["GET"]),
-    Route("/collections/{collection_id}", get_collection, methods=["GET"]),
-    Route("/processes", list_processes, methods=["GET"]),
-    Route("/processes/{process_id}", get_process, methods=["GET"]),
-]

@@ -1,4 +1,4 @@
-"""Shared OGC web service helpers: KVP parsing, OWS exception reports, error mapping.
+"""Shared OGC web service helpers: KVP parsing, OWS exception reports, XML writing.
 
 Used by every OGC endpoint (WMTS and WCS). Parameter names of a KVP request
 are case-insensitive (OWS 1.1 section 11.5.2); their values are not. Errors answer
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ondemand import errors
 
-from .errors import error_headers, status_of
+from ..errors import CODE_STATUS, ExceptionCode, OgcDialect, error_headers, error_row
 
 OWS_NAMESPACES = {
     "1.1": "http://www.opengis.net/ows/1.1",
@@ -32,50 +32,6 @@ OWS_SCHEMAS = {
 }
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XLINK = "http://www.w3.org/1999/xlink"
-
-ExceptionCode = Literal[
-    "OperationNotSupported",
-    "MissingParameterValue",
-    "InvalidParameterValue",
-    "VersionNegotiationFailed",
-    "InvalidUpdateSequence",
-    "OptionNotSupported",
-    "TileOutOfRange",
-    "PointIJOutOfRange",
-    "NoApplicableCode",
-    "NoSuchCoverage",
-    "EmptyCoverageIdList",
-    "InvalidAxisLabel",
-    "InvalidSubsetting",
-    "InvalidScaleFactor",
-    "SubsettingCrs-NotSupported",
-    "OutputCrs-NotSupported",
-    "CoverageNotDefined",
-    "InvalidFormat",
-]
-
-CODE_STATUS: dict[str, int] = {
-    "OperationNotSupported": 501,
-    "MissingParameterValue": 400,
-    "InvalidParameterValue": 400,
-    "VersionNegotiationFailed": 400,
-    "InvalidUpdateSequence": 400,
-    "OptionNotSupported": 501,
-    "TileOutOfRange": 400,
-    "PointIJOutOfRange": 400,
-    "NoApplicableCode": 500,
-    "NoSuchCoverage": 404,
-    "EmptyCoverageIdList": 404,
-    "InvalidAxisLabel": 404,
-    "InvalidSubsetting": 404,
-    "InvalidScaleFactor": 404,
-    "SubsettingCrs-NotSupported": 501,
-    "OutputCrs-NotSupported": 501,
-    "CoverageNotDefined": 404,
-    "InvalidFormat": 400,
-}
-"""HTTP status per exception code (WMTS 07-057r7 table 28, OWS 1.1 table 28, WCS 2.0 core
-and its CRS and scaling extensions; WCS 1.0 codes as GDAL and QGIS expect them)."""
 
 XML_MEDIA_TYPE = "application/xml"
 
@@ -178,23 +134,34 @@ class Kvp:
         )
 
 
-def from_engine_error(exc: errors.OnDemandError, locator: str | None = None) -> OWSException:
-    """The OGC exception for an engine error, with the HTTP status of ``services.errors``.
+def ogc_exception(
+    exc: errors.OnDemandError, dialect: OgcDialect = "ows", locator: str | None = None
+) -> OWSException:
+    """The OGC exception of an engine error in ``dialect``, from the one error table.
 
-    ``TileOutOfRange`` keeps its code (400); unknown resources answer
-    ``NoApplicableCode`` with 404, limits with 413; every other engine error is a
-    bad parameter value (400), attributed to ``locator``.
+    The table's locator wins; else ``locator`` (the parameter being checked).
     """
-    status = status_of(exc)
-    if isinstance(exc, errors.AuthenticationRequired | errors.AuthenticationFailed):
-        return OWSException("NoApplicableCode", exc.message, locator, status, error_headers(exc))
-    if isinstance(exc, errors.TileOutOfRange):
-        return OWSException("TileOutOfRange", exc.message, locator, 400)
-    if isinstance(exc, errors.ArgumentMissing):
-        return OWSException("MissingParameterValue", exc.message, locator, status)
-    if status == 400:
-        return OWSException("InvalidParameterValue", exc.message, locator, status)
-    return OWSException("NoApplicableCode", exc.message, locator, status)
+    row = error_row(exc)
+    chosen = row.ogc(dialect)
+    status = chosen.status
+    if status is None and chosen.code == "NoApplicableCode":
+        status = row.status
+    return OWSException(
+        chosen.code,
+        exc.message,
+        chosen.locator or locator,
+        status,
+        error_headers(exc),
+    )
+
+
+def as_ogc(exc: Exception, dialect: OgcDialect) -> OWSException:
+    """``exc`` (an OWSException or an engine error) as an OWSException of ``dialect``."""
+    if isinstance(exc, OWSException):
+        return exc
+    if isinstance(exc, errors.OnDemandError):
+        return ogc_exception(exc, dialect)
+    raise exc
 
 
 def exception_report(

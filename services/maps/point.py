@@ -8,7 +8,7 @@ one-pixel window with no time selection (see :mod:`ondemand.point`)::
      "series": [{"time": "2017-01-04T10:00:00Z", "values": [0.41]}, ...]}
 
 ``time`` is null for a result without a time axis (one entry). Like the tile URLs the
-service id is the capability, so no user check.
+service id is the capability: a SERVICE route of the tiles protocol (``xyz``, ``tms``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, ArgumentMissing
 from ondemand.point import PixelSeries, pixel_series
 
-from .published import service_layer
-from .state import run_blocking, state_of
+from ..published import published_of
+from ..state import run_blocking, state_of
 
 
 def _coordinate(request: Request, name: str) -> float:
@@ -65,11 +64,7 @@ async def point(request: Request) -> Response:
     """``GET /services/{id}/point?lon=&lat=``: the pixel's value at each date."""
     lon = _coordinate(request, "lon")
     lat = _coordinate(request, "lat")
-    service_id = request.path_params["service_id"]
-    published = await run_blocking(request, service_layer, request, service_id)
     engine = state_of(request).engine
-    series = await run_blocking(request, pixel_series, engine, published.layer, lon, lat)
+    layer = published_of(request).layer
+    series = await run_blocking(request, pixel_series, engine, layer, lon, lat)
     return JSONResponse(series_body(series))
-
-
-routes: list[BaseRoute] = [Route("/services/{service_id}/point", point, methods=["GET"])]

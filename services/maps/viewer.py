@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from string import Template
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from ondemand.engine import Engine
 from ondemand.errors import AuthenticationRequired, OutputOptionInvalid
@@ -32,14 +30,15 @@ from ondemand.jobs import JobRecord, JobStore, ServiceRecord
 from ondemand.layer import Layer
 from ondemand.tiles import WEB_MERCATOR, layer_style, parse_style, tile_matrix_set, zoom_range
 
-from .state import run_blocking, state_of
-from .users import current_user
+from ..protocol import Protocol, protocols_of
+from ..state import run_blocking, state_of
+from ..users import current_user
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
-VIEWER_SERVICE_TYPES = ("xyz", "wmts", "wcs")
-"""Services the viewer needs: tiles (xyz), the WMTS and WCS links."""
+TILE_SERVICE = "xyz"
+"""The service whose tiles and point values the map shows (the tiles protocol's)."""
 ACTIVE_BATCH = frozenset({"queued", "running"})
 
 
@@ -153,13 +152,15 @@ def _jobs_table(store: JobStore, user: str) -> str:
 # ------------------------------------------------------------------ viewer
 
 
-def viewer_services(store: JobStore, job: JobRecord, user: str) -> dict[str, ServiceRecord]:
-    """The job's oldest service of each type the viewer needs, creating missing ones."""
+def viewer_services(
+    store: JobStore, job: JobRecord, user: str, kinds: Sequence[str]
+) -> dict[str, ServiceRecord]:
+    """The job's oldest service of each type in ``kinds``, creating missing ones."""
     found: dict[str, ServiceRecord] = {}
     for service in store.list_services(user):
-        if service.job_id == job.job_id and service.service_type in VIEWER_SERVICE_TYPES:
+        if service.job_id == job.job_id and service.service_type in kinds:
             found.setdefault(service.service_type, service)
-    for kind in VIEWER_SERVICE_TYPES:
+    for kind in kinds:
         if kind not in found:
             found[kind] = store.create_service(job.job_id, user, kind, {}, "viewer")
     return found
@@ -194,25 +195,19 @@ def _iso(value: Any) -> str:
 
 
 def viewer_links(
-    base: str, layer: Layer, services: dict[str, ServiceRecord], maxzoom: int
+    base: str,
+    layer: Layer,
+    protocols: Sequence[Protocol],
+    services: dict[str, ServiceRecord],
+    maxzoom: int,
 ) -> dict[str, str]:
-    """URLs to copy: WMTS capabilities, XYZ template, TileJSON, WCS and QGIS layer URIs."""
-    xyz = f"{base}/services/{services['xyz'].service_id}"
-    wmts = f"{base}/services/{services['wmts'].service_id}/wmts"
-    template = f"{xyz}/xyz/{{z}}/{{x}}/{{y}}.png"
-    capabilities = f"{wmts}/1.0.0/WMTSCapabilities.xml"
-    return {
-        "wmts_capabilities": capabilities,
-        "xyz_template": template,
-        "tilejson": f"{xyz}/tilejson.json",
-        "wcs": f"{base}/services/{services['wcs'].service_id}/wcs",
-        "qgis_xyz": f"type=xyz&url={quote(template, safe=':/')}&zmin=0&zmax={maxzoom}",
-        "qgis_wmts": (
-            f"contextualWMSLegend=0&crs=EPSG:3857&dpiMode=7&format=image/png"
-            f"&layers={layer.id}&styles=default&tileMatrixSet={WEB_MERCATOR}"
-            f"&url={capabilities}"
-        ),
-    }
+    """URLs to copy, from every protocol that declares viewer links (WMTS, XYZ, WCS, QGIS)."""
+    links: dict[str, str] = {}
+    for protocol in protocols:
+        if protocol.viewer is not None:
+            root = f"{base}/services/{services[protocol.viewer.service_type].service_id}"
+            links.update(protocol.viewer.links(root, layer, maxzoom))
+    return links
 
 
 async def viewer_page(request: Request) -> Response:
@@ -222,11 +217,13 @@ async def viewer_page(request: Request) -> Response:
     job = state.jobs.get_job(request.path_params["job_id"], user)
     if job.mode != "on_demand" or job.status != "running":
         return _stopped_page(job)
-    services = viewer_services(state.jobs, job, user)
+    protocols = [p for p in protocols_of(request) if p.viewer is not None]
+    kinds = [p.viewer.service_type for p in protocols if p.viewer is not None]
+    services = viewer_services(state.jobs, job, user, kinds)
     layer = await run_blocking(request, state.layers.get, state.engine, job)
     view = await run_blocking(request, layer_view, state.engine, layer)
     base = str(request.base_url).rstrip("/")
-    sid = services["xyz"].service_id
+    sid = services[TILE_SERVICE].service_id
     config = {
         **view,
         "job": {"id": job.job_id, "title": layer.title, "status": job.status, "mode": job.mode},
@@ -234,7 +231,7 @@ async def viewer_page(request: Request) -> Response:
         "point": f"/services/{sid}/point",
         "legend": "/viewer/legend.json",
         "colormaps": colormap_names(),
-        "links": viewer_links(base, layer, services, int(view["maxzoom"])),
+        "links": viewer_links(base, layer, protocols, services, int(view["maxzoom"])),
     }
     page = _template("viewer.html").substitute(
         title=_e(layer.title), job_id=_e(job.job_id), config=_json_script(config)
@@ -270,11 +267,3 @@ async def legend_json(request: Request) -> Response:
     return JSONResponse(
         {"colormap": style.colormap, "rescale": list(style.rescale[0]), "stops": stops}
     )
-
-
-routes: list[BaseRoute] = [
-    Route("/jobs/{job_id}/viewer", viewer_page, methods=["GET"]),
-    Route("/viewer/legend.json", legend_json, methods=["GET"]),
-    Mount("/static/viewer", app=StaticFiles(directory=STATIC_DIR), name="viewer-static"),
-    Mount("/static/leaflet", app=StaticFiles(directory=leaflet_dir()), name="leaflet"),
-]

@@ -6,19 +6,16 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import OutputOptionInvalid, ProcessGraphMissing
 
-from .body import read_json
+from ..body import read_json
+from ..state import run_blocking, run_evaluation, state_of
 from .files import files_of
-from .state import run_blocking, run_evaluation, state_of
-from .users import current_user
 
 
 async def execute(request: Request) -> Response:
     """``POST /jobs/execute``: evaluate the graph on its native window, return the file."""
-    current_user(request)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     if not isinstance(body, Mapping) or "process_graph" not in body:
@@ -41,14 +38,7 @@ async def execute(request: Request) -> Response:
 
 async def validate_graph(request: Request) -> Response:
     """``POST /process_graphs/validate``: 204 when valid, else the first error."""
-    current_user(request)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     await run_blocking(request, state.engine.compile, body)
     return Response(status_code=204)
-
-
-routes: list[BaseRoute] = [
-    Route("/jobs/execute", execute, methods=["POST"]),
-    Route("/process_graphs/validate", validate_graph, methods=["POST"]),
-]

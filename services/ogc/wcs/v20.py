@@ -25,7 +25,8 @@ from ondemand.coverage import (
 from ondemand.errors import InvalidCRS
 from ondemand.window import parse_crs
 
-from .ogc import ExceptionCode, Kvp, OWSException, invalid, sub_element, xml_bytes, xml_number
+from ...errors import ExceptionCode
+from ..common import Kvp, OWSException, invalid, sub_element, xml_bytes, xml_number
 
 WCS = "http://www.opengis.net/wcs/2.0"
 OWS = "http://www.opengis.net/ows/2.0"
@@ -233,13 +234,6 @@ def _range_type(node: ET.Element, coverage: Coverage) -> None:
         sub_element(quantity, "swe:uom", code="1")
 
 
-def wcs_error(
-    code: ExceptionCode, message: str, locator: str | None = None, status: int | None = None
-) -> OWSException:
-    """An OGC exception with a WCS code; its status is the code's (``CODE_STATUS``) unless given."""
-    return OWSException(code, message, locator, status)
-
-
 def get_coverage_request(kvp: Kvp) -> CoverageRequest:
     """Parse SUBSET, SUBSETTINGCRS, OUTPUTCRS and the scaling parameters of a 2.0 GetCoverage.
 
@@ -281,5 +275,5 @@ def _crs(text: str | None, code: ExceptionCode, locator: str) -> str | None:
     try:
         parse_crs(text)
     except InvalidCRS as exc:
-        raise wcs_error(code, exc.message, locator) from None
+        raise OWSException(code, exc.message, locator) from None
     return text

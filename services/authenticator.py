@@ -1,4 +1,4 @@
-"""Authentication: HTTP Basic or Bearer tokens against the users file; ``GET /auth/login``."""
+"""Who a request's ``Authorization`` header names: HTTP Basic or Bearer tokens."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.accounts import Account, AccountFile
 from ondemand.errors import AuthenticationFailed, AuthenticationRequired
@@ -81,41 +77,3 @@ class Authenticator:
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
         return name
-
-
-async def login(request: Request) -> Response:
-    """``GET /auth/login`` with HTTP Basic: ``{user_id, token, expires}``."""
-    from .state import run_blocking, state_of
-    from .users import current_user
-
-    state = state_of(request)
-    header = request.headers.get("authorization", "")
-    if state.auth is None:
-        user = current_user(request)
-    elif not header.lower().startswith("basic "):
-        raise AuthenticationRequired("Log in with HTTP Basic credentials (user name and password)")
-    else:
-        user = await run_blocking(request, state.auth.user, header)
-    token, expires = state.tokens.issue(user)
-    return JSONResponse(
-        {"user_id": user, "token": token, "expires": int(expires)},
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def logout(request: Request) -> Response:
-    """``POST /auth/logout`` with a Bearer token: revoke it."""
-    from .state import state_of
-
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise AuthenticationRequired("Send the token to revoke as 'Authorization: Bearer <token>'")
-    state_of(request).tokens.revoke(value.strip())
-    return Response(status_code=204)
-
-
-routes: list[BaseRoute] = [
-    Route("/auth/login", login, methods=["GET"]),
-    Route("/auth/logout", logout, methods=["POST"]),
-]

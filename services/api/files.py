@@ -14,13 +14,12 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.errors import ArgumentInvalid, FileTooLarge, ResourceNotFound
 from ondemand.userfiles import Upload, UserFiles
 
-from .state import state_of
-from .users import current_user, resolve_user
+from ..state import state_of
+from ..users import current_user, resolve_user
 
 MULTIPART_OVERHEAD = 64 * 1024
 """Bytes a multipart body may carry beyond the file itself (boundaries, part headers)."""
@@ -122,10 +121,3 @@ async def delete(request: Request) -> Response:
 
 
 _PREFIXES = ("/files/{user_id}", "/users/{user_id}/files")
-
-routes: list[BaseRoute] = [
-    *(Route(prefix, list_files, methods=["GET"]) for prefix in _PREFIXES),
-    *(Route(prefix + "/{path:filepath}", download, methods=["GET"]) for prefix in _PREFIXES),
-    *(Route(prefix + "/{path:filepath}", upload, methods=["PUT"]) for prefix in _PREFIXES),
-    *(Route(prefix + "/{path:filepath}", delete, methods=["DELETE"]) for prefix in _PREFIXES),
-]

@@ -23,7 +23,7 @@ from ondemand.formats import colormap_names
 from ondemand.layer import Layer
 from ondemand.tms import WEB_MERCATOR, layer_bounds_in, tile_matrix_set, tms_crs, tms_ids
 
-from .ogc import XLINK, XSI, xml_bytes
+from ..common import XLINK, XSI, xml_bytes
 
 WMTS_NS = "http://www.opengis.net/wmts/1.0"
 OWS_NS = "http://www.opengis.net/ows/1.1"

@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand.cache import TileCache
 from ondemand.errors import ArgumentInvalid
@@ -39,8 +38,8 @@ from ondemand.tiles import (
     zoom_range,
 )
 
-from .published import service_layer
-from .state import run_blocking, state_of
+from ..published import published_of
+from ..state import run_blocking, state_of
 
 TILE_MAX_AGE = 3600
 """Seconds clients and CDNs may keep a tile (keys change with the data anyway)."""
@@ -51,6 +50,16 @@ _SERVICE_FORMS = {"xyz", "tms"}
 def tile_cache(request: Request) -> TileCache:
     """The app's tile cache (``data_dir/cache/tiles``), shared by tiles and WMTS."""
     return state_of(request).tiles
+
+
+def client_time(text: str | None) -> str | None:
+    """A client's time value; the template placeholder ``{Time}`` left unfilled means the default.
+
+    WMTS REST templates and some XYZ clients send ``{Time}`` verbatim.
+    """
+    if text is not None and text.strip().lower() == "{time}":
+        return None
+    return text
 
 
 def _int(name: str, text: str) -> int:
@@ -88,12 +97,10 @@ async def _serve(
     *,
     date: str | None = None,
 ) -> Response:
-    """Look up the layer, validate, answer 304 or the (cached) tile."""
-    service_id = request.path_params["service_id"]
-    published = await run_blocking(request, service_layer, request, service_id)
-    layer = published.layer
+    """Validate, answer 304 or the (cached) tile of the service's layer."""
+    layer = published_of(request).layer
     q = request.query_params
-    time = q.get("time")
+    time = client_time(q.get("time"))
     if date is not None:
         time = await run_blocking(request, time_on_or_before, layer, date)
     tile = await run_blocking(
@@ -141,10 +148,9 @@ async def tms_tile(request: Request) -> Response:
 
 async def tilejson(request: Request) -> Response:
     """TileJSON 3.0.0 of the service's layer in a tile matrix set (default WebMercatorQuad)."""
-    service_id = request.path_params["service_id"]
     tms_id = request.path_params.get("tms", WEB_MERCATOR)
-    published = await run_blocking(request, service_layer, request, service_id)
-    body = await run_blocking(request, tilejson_document, request, published.layer, tms_id)
+    layer = published_of(request).layer
+    body = await run_blocking(request, tilejson_document, request, layer, tms_id)
     return JSONResponse(body)
 
 
@@ -162,7 +168,7 @@ def tilejson_document(request: Request, layer: Layer, tms_id: str) -> dict[str, 
     else:
         path = f"{base}/services/{service_id}/tiles/{tms.id}/{{z}}/{{x}}/{{y}}.png"
     query: list[tuple[str, str]] = []
-    selected = layer.select_time(q.get("time"))
+    selected = layer.select_time(client_time(q.get("time")))
     if selected is not None:
         query.append(("time", selected[0].isoformat().replace("+00:00", "Z")))
     for name in ("colormap", "bands"):
@@ -186,16 +192,3 @@ def tilejson_document(request: Request, layer: Layer, tms_id: str) -> dict[str, 
         doc["times"] = [t.isoformat().replace("+00:00", "Z") for t in layer.times]
         doc["default_time"] = doc["times"][-1]
     return doc
-
-
-_S = "/services/{service_id}"
-routes: list[BaseRoute] = [
-    Route(_S + "/tiles/{tms}/{z}/{x}/{y}.{fmt}", tile, methods=["GET"]),
-    Route(_S + "/xyz/{z}/{x}/{y}.{fmt}", xyz_tile, methods=["GET"]),
-    Route(_S + "/tms/{date}/{z}/{x}/{y}", tms_tile, methods=["GET"]),
-    Route(_S + "/tms/{date}/{z}/{x}/{y}/", tms_tile, methods=["GET"]),
-    Route(_S + "/tms/{z}/{x}/{y}", tms_tile, methods=["GET"]),
-    Route(_S + "/tms/{z}/{x}/{y}/", tms_tile, methods=["GET"]),
-    Route(_S + "/tilejson.json", tilejson, methods=["GET"]),
-    Route(_S + "/{tms}/tilejson.json", tilejson, methods=["GET"]),
-]

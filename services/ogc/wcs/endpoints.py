@@ -7,13 +7,10 @@ Every GetCoverage is one window for the shared evaluator. A 1.0 request answers 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ondemand import errors
 from ondemand.coverage import (
@@ -29,18 +26,11 @@ from ondemand.formats import encode, parse_output
 from ondemand.layer import Layer
 from ondemand.window import Window
 
-from . import wcs10, wcs20
-from .ogc import (
-    XML_MEDIA_TYPE,
-    Kvp,
-    OWSException,
-    exception_report,
-    from_engine_error,
-    invalid,
-    missing,
-)
-from .published import service_layer
-from .state import run_blocking, run_evaluation, state_of
+from ...published import published_of
+from ...state import run_blocking, run_evaluation, state_of
+from ..common import XML_MEDIA_TYPE, Kvp, OWSException, as_ogc, exception_response, invalid, missing
+from . import v10 as wcs10
+from . import v20 as wcs20
 
 Version = Literal["1.0.0", "2.0.1"]
 VERSIONS: dict[str, Version] = {"1.0.0": "1.0.0", "2.0.1": "2.0.1", "2.0.0": "2.0.1"}
@@ -49,55 +39,37 @@ OPERATIONS = ("GetCapabilities", "DescribeCoverage", "GetCoverage")
 GEOTIFF = parse_output({"format": "GTiff"})
 
 
-class _Ranges:
-    """Range types (bands, dtype) of layers, probed once per compiled layer."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, int], tuple[Layer, RangeType]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, engine: Engine, layer: Layer) -> RangeType:
-        """The range type of ``layer``, evaluated on a few pixels the first time."""
-        key = (layer.id, id(layer))
-        with self._lock:
-            hit = self._items.get(key)
-        if hit is not None:
-            return hit[1]
-        found = probe_range(engine, layer)
-        with self._lock:
-            self._items[key] = (layer, found)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return found
-
-
-_RANGES = _Ranges()
+def range_type(engine: Engine, layer: Layer) -> RangeType:
+    """The layer's range type (bands, dtype), probed on a few pixels once per layer."""
+    return layer.derived("range_type", lambda: probe_range(engine, layer))
 
 
 async def wcs(request: Request) -> Response:
     """``GET /services/{id}/wcs``: GetCapabilities, DescribeCoverage or GetCoverage."""
     kvp = Kvp.of(request.query_params)
-    version = _hint(kvp)
-    try:
-        service_id = request.path_params["service_id"]
-        published = await run_blocking(request, service_layer, request, service_id)
-        default = VERSIONS.get(str(published.service.args.get("VERSION", "2.0.1")), "2.0.1")
-        version = _negotiate(kvp, default)
-        operation = _operation(kvp)
-        state = state_of(request)
-        range_type = await run_blocking(request, _RANGES.get, state.engine, published.layer)
-        coverage = coverage_of(published.layer, range_type)
-        url = str(request.url.remove_query_params(list(request.query_params.keys())))
-        if operation == "GetCapabilities":
-            return _capabilities(coverage, url, version)
-        if operation == "DescribeCoverage":
-            return _describe(coverage, kvp, version)
-        return await _get_coverage(request, coverage, kvp, version)
-    except OWSException as exc:
-        return exception_response(exc, version)
-    except errors.OnDemandError as exc:
-        return exception_response(_ogc_exception(exc, version), version)
+    published = published_of(request)
+    default = VERSIONS.get(str(published.service.args.get("VERSION", "2.0.1")), "2.0.1")
+    version = _negotiate(kvp, default)
+    request.state.wcs_version = version
+    operation = _operation(kvp)
+    state = state_of(request)
+    ranges = await run_blocking(request, range_type, state.engine, published.layer)
+    coverage = coverage_of(published.layer, ranges)
+    url = str(request.url.remove_query_params(list(request.query_params.keys())))
+    if operation == "GetCapabilities":
+        return _capabilities(coverage, url, version)
+    if operation == "DescribeCoverage":
+        return _describe(coverage, kvp, version)
+    return await _get_coverage(request, coverage, kvp, version)
+
+
+def error_report(request: Request, exc: Exception) -> Response:
+    """WCS errors in the request's version: ``ServiceExceptionReport`` 1.2.0 for 1.0.0,
+    an OWS 2.0 ``ows:ExceptionReport`` for 2.0.1 (before negotiation: the version hinted)."""
+    version = getattr(request.state, "wcs_version", None) or _hint(Kvp.of(request.query_params))
+    if version == "1.0.0":
+        return wcs10.exception_response(as_ogc(exc, "wcs10"))
+    return exception_response(as_ogc(exc, "wcs20"), version="2.0.1", ows="2.0")
 
 
 def _hint(kvp: Kvp) -> Version:
@@ -161,7 +133,7 @@ def _describe(coverage: Coverage, kvp: Kvp, version: Version) -> Response:
         return _xml(wcs10.describe(coverage))
     text = kvp.get("COVERAGEID")
     if text is None:
-        raise wcs20.wcs_error(
+        raise OWSException(
             "EmptyCoverageIdList", "DescribeCoverage needs COVERAGEID", "COVERAGEID"
         )
     for name in (n.strip() for n in text.split(",")):
@@ -198,46 +170,3 @@ async def _get_coverage(
 def _render(engine: Engine, coverage: Coverage, window: Window) -> bytes:
     """Evaluate and encode one window as GeoTIFF (blocking)."""
     return encode(read_coverage(engine, coverage, window), GEOTIFF, stem=coverage.id).content
-
-
-def _ogc_exception(exc: errors.OnDemandError, version: Version) -> OWSException:
-    """The OGC exception of an engine error, in the codes of ``version``."""
-    if version == "1.0.0":
-        return _ogc_exception_10(exc)
-    if isinstance(exc, errors.CoverageNotFound):
-        return wcs20.wcs_error("NoSuchCoverage", exc.message, "COVERAGEID")
-    if isinstance(exc, errors.AxisLabelInvalid):
-        return wcs20.wcs_error("InvalidAxisLabel", exc.message, "SUBSET")
-    if isinstance(exc, errors.SubsetInvalid):
-        return wcs20.wcs_error("InvalidSubsetting", exc.message, "SUBSET")
-    if isinstance(exc, errors.ScaleInvalid):
-        return wcs20.wcs_error("InvalidScaleFactor", exc.message, "SCALE")
-    return from_engine_error(exc)
-
-
-def _ogc_exception_10(exc: errors.OnDemandError) -> OWSException:
-    """WCS 1.0 codes: CoverageNotDefined, InvalidFormat, else the OWS mapping."""
-    if isinstance(exc, errors.CoverageNotFound):
-        return wcs20.wcs_error("CoverageNotDefined", exc.message, "COVERAGE", 404)
-    if isinstance(exc, errors.OutputFormatUnsupported):
-        return wcs20.wcs_error("InvalidFormat", exc.message, "FORMAT", 400)
-    if isinstance(exc, errors.PixelLimitExceeded):
-        return wcs20.wcs_error("InvalidParameterValue", exc.message, "WIDTH", 413)
-    mapped = from_engine_error(exc)
-    if isinstance(exc, errors.SubsetInvalid):
-        mapped.locator = "TIME"
-    return mapped
-
-
-def exception_response(exc: OWSException, version: Version) -> Response:
-    """The exception report of ``version``: SE 1.2.0 for 1.0.0, OWS 2.0 for 2.0.1."""
-    if version == "1.0.0":
-        body = wcs10.exception_report([(exc.code, exc.message, exc.locator)])
-        return Response(
-            body, exc.http_status, media_type=wcs10.SE_MEDIA_TYPE, headers=exc.headers
-        )
-    body = exception_report([exc], version="2.0.1", ows="2.0")
-    return Response(body, exc.http_status, media_type=XML_MEDIA_TYPE, headers=exc.headers)
-
-
-routes: list[BaseRoute] = [Route("/services/{service_id}/wcs", wcs, methods=["GET"])]

@@ -1,39 +1,13 @@
-"""The OpenAPI 3 description of the JSON API, served at ``GET /openapi.json``.
+"""The OpenAPI 3 description of the 2018 draft's JSON API: its paths and components.
 
-Written by hand as the contract; ``tests/test_openapi.py`` checks it against the
-application's routes (every JSON API route is described, every described path
-exists) and runs schemathesis against a live server. OGC protocol and map-tile
-paths answer XML or images and are described by their own capabilities documents
-(:data:`EXCLUDED` gives each excluded prefix and why).
+Written by hand as the contract; ``services.api.openapi`` assembles the document from
+every protocol's fragment (this one is the draft API's) and ``tests/api/test_openapi.py``
+checks it against the application's routes and a live server.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
-
-from .discovery import API_VERSION
-
-EXCLUDED: dict[str, str] = {
-    "/services/{service_id}/wmts": "OGC WMTS: XML capabilities and images (WMTSCapabilities.xml)",
-    "/services/{service_id}/wcs": "OGC WCS 1.0.0/2.0.1: XML documents and GeoTIFF coverages",
-    "/services/{service_id}/tiles/": "map tiles (images); TileJSON describes them",
-    "/services/{service_id}/xyz/": "map tiles (images); TileJSON describes them",
-    "/services/{service_id}/tms/": "map tiles (images); TileJSON describes them",
-    "/services/{service_id}/tilejson.json": "TileJSON 3.0.0, its own specification",
-    "/services/{service_id}/{tms}/tilejson.json": "TileJSON 3.0.0, its own specification",
-    "/services/{service_id}/point": "viewer helper for map clicks (services/point.py)",
-    "/jobs/{job_id}/viewer": "HTML page for browsers",
-    "/viewer/": "viewer page helpers (legends for the HTML page)",
-    "/static/": "static files (scripts, styles) of the viewer page",
-    "/openeo/1.2": "openEO API 1.2, described by openeo-api's own openapi.yaml (its tests "
-    "validate every answer against it)",
-    "/.well-known/openeo": "openEO version discovery, in openeo-api's own openapi.yaml",
-}
-"""Route path prefixes left out of the JSON API description, with the reason."""
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JSON = "application/json"
@@ -98,7 +72,6 @@ def _ref(name: str) -> dict[str, Any]:
 
 
 _NO_CONTENT = {"204": {"description": "Done"}}
-_JOB_ERRORS = ("400", "401", "403", "404")
 _EVAL_ERRORS = ("400", "401", "403", "404", "413", "503")
 _RESULTS = ("image/tiff", "image/png", "image/jpeg", "application/json",
             "application/geopackage+sqlite3", "application/geo+json", "text/csv")
@@ -352,7 +325,7 @@ COMPONENTS: dict[str, Any] = {
             "required": ["job_id", "type"],
             "properties": {
                 "job_id": {"type": "string"},
-                "type": {"type": "string", "enum": ["wmts", "tms", "xyz", "wcs"]},
+                "type": {"type": "string", "enum": []},
                 "args": {"type": "object"},
                 "title": {"type": "string"},
             },
@@ -396,31 +369,3 @@ COMPONENTS: dict[str, Any] = {
         },
     },
 }
-
-
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.0 document (a fresh copy each call)."""
-    import copy
-
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "ondemand",
-            "version": API_VERSION,
-            "description": "On-demand Earth-observation processing: process graphs, jobs, "
-                           "files and their publication as OGC services. Errors are "
-                           '{"code", "message"} with a 4xx status (503 when busy).',
-            "license": {"name": "Apache-2.0"},
-        },
-        "security": [{"Basic": []}, {"Bearer": []}],
-        "paths": copy.deepcopy(PATHS),
-        "components": copy.deepcopy(COMPONENTS),
-    }
-
-
-async def openapi_json(request: Request) -> Response:
-    """``GET /openapi.json``: the description of the JSON API."""
-    return JSONResponse(document())
-
-
-routes: list[BaseRoute] = [Route("/openapi.json", openapi_json, methods=["GET"])]

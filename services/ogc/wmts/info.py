@@ -22,8 +22,8 @@ from ondemand.layer import WGS84, Layer
 from ondemand.tiles import evaluate_tile, tile_matrix_set, tile_window
 from ondemand.tms import intersects, layer_bounds_in
 
-from .ogc import OWSException, from_engine_error, invalid, xml_bytes
-from .wmts_capabilities import styles
+from ..common import OWSException, invalid, ogc_exception, xml_bytes
+from .capabilities import styles
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _located(locator: str, call: Any) -> Any:
     except OWSException:
         raise
     except OnDemandError as exc:
-        raise from_engine_error(exc, locator) from None
+        raise ogc_exception(exc, "ows", locator) from None
 
 
 def feature_info(

@@ -1,0 +1,1 @@
+"""OGC web services: shared KVP and exception helpers (:mod:`.common`), WMTS and WCS."""
