@@ -123,7 +123,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("package", ["ondemand"])
+@pytest.mark.parametrize("package", ["ondemand", "services"])
 def test_no_import_cycles(package: str) -> None:
     cycle = find_cycle(import_graph(package))
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
