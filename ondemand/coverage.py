@@ -1,10 +1,10 @@
-"""A job's result seen as a coverage: its grid, axes and range, and requests as windows.
+"""A job's result seen as a coverage: its grid, axes and range, and typed requests as windows.
 
-Free of any web framework: WCS endpoints (``services/wcs*.py``) parse their KVP into
-a :class:`CoverageRequest` and this module turns it into the one :class:`Window` the
+Free of any web framework and of any protocol syntax: the WCS endpoints
+(``services/ogc/wcs``) parse their KVP (SUBSET, SCALE*, TIME, CRS strings) into a typed
+:class:`CoverageRequest` and this module turns it into the one :class:`Window` the
 shared evaluator runs. Spatial axes are labelled as their CRS abbreviates them (``E``
-``N`` for UTM, ``Lat`` ``Long`` for EPSG:4326); a kept time axis is ``ansi`` (OGC
-AnsiDate: days since 1600-12-31T00:00Z), and subsets on it take ISO dates too.
+``N`` for UTM, ``Lat`` ``Long`` for EPSG:4326); a kept time axis is ``ansi``.
 
 Semantics (documented in ``docs/wcs.md``):
 
@@ -12,18 +12,14 @@ Semantics (documented in ``docs/wcs.md``):
   is :class:`SubsetInvalid`. On the native CRS without scaling, the result keeps the
   native pixels (the trim grows to whole native pixels); a spatial slice keeps the
   one pixel row or column that holds the point;
-- a time slice picks the date of that day (or that exact datetime); a trim keeps the
-  dates inside it;
-- ``SCALEFACTOR=f`` divides the number of pixels by ``f`` (2 halves them);
-  ``SCALESIZE`` sets them; ``SCALEAXES`` divides per axis; ``SCALEEXTENT`` sets them
-  from a ``lo:hi`` grid range.
+- a time slice picks the date of that day (or that exact instant); a trim keeps the
+  dates inside it (:func:`select_times`);
+- :class:`Scaling` divides the number of pixels per axis or sets it.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -37,32 +33,18 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 
 from .cube import Cube
 from .engine import Engine
-from .errors import (
-    ArgumentInvalid,
-    AxisLabelInvalid,
-    NoData,
-    PixelLimitExceeded,
-    ScaleInvalid,
-    SubsetInvalid,
-)
+from .errors import ArgumentInvalid, NoData, PixelLimitExceeded, SubsetInvalid
 from .grid import snap_outward
-from .layer import Layer, parse_time_value
+from .layer import Layer
 from .processes.resample import fit_to_window
-from .window import Bounds, Window, parse_crs
+from .window import Bounds, Window
 
 Role = Literal["x", "y", "t"]
+TimePoint = date | datetime
+"""A time coordinate: a day (matches any instant of it) or an instant."""
 
-ANSI_EPOCH = datetime(1600, 12, 31, tzinfo=UTC)
-"""Origin of the OGC AnsiDate CRS (day 1 is 1601-01-01)."""
-ANSI_CRS_URI = "http://www.opengis.net/def/crs/OGC/0/AnsiDate"
-TIME_LABELS = ("ansi", "time", "t", "date")
-"""Labels accepted for the time axis (``ansi`` is the one DescribeCoverage names)."""
-X_LABELS = frozenset({"x", "e", "easting", "lon", "long", "longitude", "i"})
-Y_LABELS = frozenset({"y", "n", "northing", "lat", "latitude", "j"})
-OGC_AXIS_URI = "http://www.opengis.net/def/axis/OGC/1/"
 _UOM = {"metre": "m", "meter": "m", "degree": "deg", "US survey foot": "ft_us", "foot": "ft"}
-_LABELS = {"Lon": "Long"}
-"""Axis abbreviations written as WCS servers and clients spell them."""
+_LABELS = {"Lon": "Long"}  # axis abbreviations as WCS servers and clients spell them
 
 
 @dataclass(frozen=True)
@@ -240,188 +222,60 @@ def crs_axes(crs: CRS) -> tuple[Axis, Axis]:
     return axes[0], axes[1]
 
 
-def crs_uri(crs: CRS) -> str:
-    """The OGC URI of ``crs`` (``http://www.opengis.net/def/crs/EPSG/0/32632``)."""
-    authority = crs.to_authority()
-    if authority is None:
-        raise ArgumentInvalid(f"CRS {crs.to_string()!r} has no EPSG or OGC code")
-    name, code = authority
-    if name == "OGC":
-        return f"http://www.opengis.net/def/crs/OGC/1.3/{code}"
-    return f"http://www.opengis.net/def/crs/{name}/0/{code}"
-
-
-def crs_code(crs: CRS) -> str:
-    """``EPSG:32632``: the short form WCS 1.0 uses."""
-    authority = crs.to_authority()
-    if authority is None:
-        raise ArgumentInvalid(f"CRS {crs.to_string()!r} has no EPSG or OGC code")
-    return f"{authority[0]}:{authority[1]}"
-
-
-def in_crs_order(crs: CRS, x: float, y: float) -> tuple[float, float]:
-    """``(x, y)`` (easting/longitude first) in the axis order of ``crs``."""
-    return (x, y) if crs_axes(crs)[0].role == "x" else (y, x)
-
-
-def axis_role(label: str, crs: CRS, has_time: bool) -> Role:
-    """The role of an axis label (a CRS abbreviation, x/y/i/j, an OGC axis URI, ansi)."""
-    text = label.strip()
-    if text.startswith(OGC_AXIS_URI):
-        text = text[len(OGC_AXIS_URI):]
-    lowered = text.lower()
-    if lowered in TIME_LABELS:
-        if not has_time:
-            raise AxisLabelInvalid(
-                f"Axis {label!r}: this coverage has no time axis (its time is reduced away)"
-            )
-        return "t"
-    for axis in crs_axes(crs):
-        if lowered == axis.label.lower():
-            return axis.role
-    if lowered in X_LABELS:
-        return "x"
-    if lowered in Y_LABELS:
-        return "y"
-    names = " ".join(a.label for a in crs_axes(crs)) + (" ansi" if has_time else "")
-    raise AxisLabelInvalid(f"Unknown axis {label!r}; the axes are: {names}")
-
-
 # -- time -----------------------------------------------------------------------------
 
 
-def to_ansi(moment: datetime) -> float:
-    """An instant as OGC AnsiDate days (fractional)."""
-    return (moment - ANSI_EPOCH) / timedelta(days=1)
-
-
-def from_ansi(days: float) -> datetime:
-    """OGC AnsiDate days as a UTC datetime (to the millisecond, dropping float noise)."""
-    return ANSI_EPOCH + timedelta(milliseconds=round(days * 86_400_000))
-
-
-def iso(moment: datetime) -> str:
-    """``2017-01-04T10:05:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def time_grid(times: Sequence[datetime]) -> tuple[float, int]:
-    """A regular AnsiDate step (days) holding every date, and the number of steps.
-
-    The step is the greatest common divisor of the dates' distances (in seconds), so
-    every date is a grid point: dates 10 days apart give a 10-day step.
-    """
-    seconds = [round((t - times[0]).total_seconds()) for t in times[1:]]
-    step = 0
-    for value in seconds:
-        step = math.gcd(step, value)
-    if step == 0:
-        return 1.0, len(times)
-    return step / 86400, seconds[-1] // step + 1
-
-
-def parse_time_point(text: str) -> date | datetime:
-    """A time coordinate: an ISO date or datetime (quoted or not), or AnsiDate days."""
-    value = text.strip().strip('"').strip("'")
-    try:
-        return from_ansi(float(value))
-    except ValueError:
-        pass
-    try:
-        return parse_time_value(value)
-    except ArgumentInvalid:
-        raise SubsetInvalid(
-            f"Time {text!r} is not an ISO date or datetime nor an AnsiDate number"
-        ) from None
-
-
 def select_times(
-    times: tuple[datetime, ...], low: str | None, high: str | None, *, slice_: bool
+    times: tuple[datetime, ...],
+    low: TimePoint | None,
+    high: TimePoint | None,
+    *,
+    slice_: bool,
 ) -> tuple[datetime, ...]:
-    """The dates a time slice (``low`` only) or trim (``low``/``high``, None open) keeps."""
+    """The dates a time slice (``low`` only) or trim (``low``/``high``, None open) keeps.
+
+    A day matches the dates of that day; an instant matches a date within a second
+    (AnsiDate numbers carry float noise).
+    """
     available = ", ".join(t.date().isoformat() for t in times)
     if slice_:
         assert low is not None
-        wanted = parse_time_point(low)
         for label in times:
-            if isinstance(wanted, datetime):  # AnsiDate numbers carry float noise
-                hit = abs((label - wanted).total_seconds()) < 1
+            if isinstance(low, datetime):
+                hit = abs((label - low).total_seconds()) < 1
             else:
-                hit = label.date() == wanted
+                hit = label.date() == low
             if hit:
                 return (label,)
-        raise SubsetInvalid(f"Time {low!r} is not a date of this coverage; dates: {available}")
+        raise SubsetInvalid(
+            f"Time {low.isoformat()!r} is not a date of this coverage; dates: {available}"
+        )
     start = _time_edge(low, False)
     end = _time_edge(high, True)
+    trim = f"({_text(low)}, {_text(high)})"
     if start is not None and end is not None and start > end:
-        raise SubsetInvalid(f"Time trim ({low}, {high}) has its lower bound above the upper")
+        raise SubsetInvalid(f"Time trim {trim} has its lower bound above the upper")
     kept = tuple(
         t for t in times if (start is None or t >= start) and (end is None or t <= end)
     )
     if not kept:
-        raise SubsetInvalid(f"Time trim ({low}, {high}) holds no date; dates: {available}")
+        raise SubsetInvalid(f"Time trim {trim} holds no date; dates: {available}")
     return kept
 
 
-def _time_edge(text: str | None, upper: bool) -> datetime | None:
-    """A trim bound as an instant; a date bound covers its whole day."""
-    if text is None:
-        return None
-    value = parse_time_point(text)
-    if isinstance(value, datetime):
+def _text(value: TimePoint | None) -> str:
+    return "*" if value is None else value.isoformat()
+
+
+def _time_edge(value: TimePoint | None, upper: bool) -> datetime | None:
+    """A trim bound as an instant; a day bound covers its whole day."""
+    if value is None or isinstance(value, datetime):
         return value
     start = datetime(value.year, value.month, value.day, tzinfo=UTC)
     return start + timedelta(days=1) - timedelta(microseconds=1) if upper else start
 
 
 # -- requests -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Subset:
-    """A WCS 2.0 trim (``low``, ``high``; None is open) or slice (``high`` unused)."""
-
-    axis: str
-    low: str | None
-    high: str | None = None
-    is_slice: bool = False
-    crs: str | None = None
-
-
-_SUBSET = re.compile(r"^\s*([^,(\s]+)\s*(?:,\s*([^()]+?))?\s*\((.*)\)\s*$")
-
-
-def parse_subset(text: str) -> Subset:
-    """Parse ``axis(lo,hi)``, ``axis(point)`` or the draft form ``axis,CRS(lo,hi)``."""
-    match = _SUBSET.match(text)
-    if match is None:
-        raise SubsetInvalid(f"SUBSET={text!r} is not axis(low,high) or axis(point)")
-    axis, crs, inside = match.groups()
-    parts = [p.strip().strip('"').strip("'").strip() for p in inside.split(",")]
-    if len(parts) == 1 and parts[0]:
-        return Subset(axis, parts[0], None, True, crs)
-    if len(parts) != 2 or not all(parts):
-        raise SubsetInvalid(f"SUBSET={text!r} is not axis(low,high) or axis(point)")
-    low, high = (None if p == "*" else p for p in parts)
-    return Subset(axis, low, high, False, crs)
-
-
-def parse_axis_values(text: str, name: str) -> list[tuple[str, str]]:
-    """``E(200),N(100)`` (scaling parameters) as ``[(axis, value), ...]``."""
-    pairs = re.findall(r"([^,()\s]+)\s*\(([^()]*)\)", text)
-    if not pairs or re.sub(r"[^,()\s]+\s*\([^()]*\)|[\s,]", "", text):
-        raise ScaleInvalid(f"{name}={text!r} is not axis(value)[,axis(value)...]")
-    return [(axis, value.strip()) for axis, value in pairs]
-
-
-def _number(text: str | None, what: str) -> float:
-    try:
-        value = float(str(text).strip().strip('"'))
-    except ValueError:
-        raise SubsetInvalid(f"{what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise SubsetInvalid(f"{what} {text!r} is not a finite number")
-    return value
 
 
 @dataclass(frozen=True)
@@ -439,149 +293,49 @@ class Scaling:
         out.update(self.sizes)
         return out["x"], out["y"]
 
-    @property
-    def active(self) -> bool:
-        """Whether any scaling is asked for."""
-        return bool(self.sizes or self.factors)
-
-
-def parse_scaling(
-    crs: CRS,
-    *,
-    size: Sequence[str] = (),
-    factor: str | None = None,
-    axes: Sequence[str] = (),
-    extent: Sequence[str] = (),
-) -> Scaling:
-    """SCALESIZE / SCALEFACTOR / SCALEAXES / SCALEEXTENT on the output CRS's axes."""
-    sizes: dict[str, int] = {}
-    factors: dict[str, float] = {}
-    if factor is not None:
-        uniform = _positive(factor, "SCALEFACTOR")
-        factors = {"x": uniform, "y": uniform}
-    for text in axes:
-        for axis, value in parse_axis_values(text, "SCALEAXES"):
-            factors[_scale_role(axis, crs)] = _positive(value, "SCALEAXES")
-    for text in size:
-        for axis, value in parse_axis_values(text, "SCALESIZE"):
-            sizes[_scale_role(axis, crs)] = _count(value, "SCALESIZE")
-    for text in extent:
-        for axis, value in parse_axis_values(text, "SCALEEXTENT"):
-            low, _, high = value.partition(":")
-            span = _integer(high, "SCALEEXTENT") - _integer(low, "SCALEEXTENT") + 1
-            sizes[_scale_role(axis, crs)] = _count(str(span), "SCALEEXTENT")
-    return Scaling(sizes, factors)
-
-
-def _scale_role(axis: str, crs: CRS) -> str:
-    try:
-        role = axis_role(axis, crs, False)
-    except AxisLabelInvalid as exc:
-        raise ScaleInvalid(exc.message) from None
-    return role
-
-
-def _positive(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ScaleInvalid(f"{name} value {text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ScaleInvalid(f"{name} value {text!r} must be a positive number")
-    return value
-
-
-def _integer(text: str, name: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ScaleInvalid(f"{name} value {text!r} is not an integer") from None
-
-
-def _count(text: str, name: str) -> int:
-    value = _integer(text, name)
-    if value < 1:
-        raise ScaleInvalid(f"{name} value {text!r} must be at least 1")
-    return value
-
 
 @dataclass(frozen=True)
 class CoverageRequest:
-    """A WCS 2.0 GetCoverage, parsed: subsets, CRSs, scaling."""
+    """A GetCoverage in typed form (every protocol string already parsed).
 
-    subsets: tuple[Subset, ...] = ()
-    subsetting_crs: str | None = None
-    output_crs: str | None = None
-    scale_size: tuple[str, ...] = ()
-    scale_factor: str | None = None
-    scale_axes: tuple[str, ...] = ()
-    scale_extent: tuple[str, ...] = ()
+    ``x`` and ``y`` are ranges in ``crs`` (None: the coverage's CRS), a slice being
+    ``(v, v)`` and an open end an infinity; ``times`` the dates kept (None: all);
+    ``output_crs`` the grid's CRS (None: ``crs``); ``scaling`` the output size rules.
+    """
 
-    def scaling(self, crs: CRS) -> Scaling:
-        """The scaling parameters, their axes resolved on the output CRS ``crs``."""
-        return parse_scaling(
-            crs,
-            size=self.scale_size,
-            factor=self.scale_factor,
-            axes=self.scale_axes,
-            extent=self.scale_extent,
-        )
+    crs: CRS | None = None
+    x: tuple[float, float] | None = None
+    y: tuple[float, float] | None = None
+    times: tuple[datetime, ...] | None = None
+    output_crs: CRS | None = None
+    scaling: Scaling = field(default_factory=lambda: Scaling())
 
 
 def window_for(coverage: Coverage, request: CoverageRequest) -> Window:
-    """The window of a WCS 2.0 GetCoverage (see the module doc for the semantics)."""
-    subset_crs, ranges, times = _subset_ranges(coverage, request)
-    output = parse_crs(request.output_crs) if request.output_crs else subset_crs
+    """The window of a GetCoverage (see the module doc for the semantics)."""
+    subset_crs = request.crs or coverage.crs
+    ranges = {r: v for r, v in (("x", request.x), ("y", request.y)) if v is not None}
+    for role, (low, high) in ranges.items():
+        if low > high:
+            raise SubsetInvalid(f"Subset on {role} has its lower bound {low} above {high}")
+    output = request.output_crs or subset_crs
     extent = _extent_in(coverage, subset_crs)
     left = max(extent[0], ranges["x"][0] if "x" in ranges else extent[0])
     right = min(extent[2], ranges["x"][1] if "x" in ranges else extent[2])
     bottom = max(extent[1], ranges["y"][0] if "y" in ranges else extent[1])
     top = min(extent[3], ranges["y"][1] if "y" in ranges else extent[3])
-    for role, (low, high) in ranges.items():
-        if low > high:
-            raise SubsetInvalid(f"Subset on {role} has its lower bound {low} above {high}")
     if left > right or bottom > top:
         raise SubsetInvalid(
             "The subset lies outside the coverage; its extent (min x, min y, max x, max y) in "
-            f"{crs_code(subset_crs)} is {_format_bounds(extent)}"
+            f"{subset_crs.to_string()} is {_format_bounds(extent)}"
         )
     box = (left, bottom, right, top)
-    scaling = request.scaling(output)
     if output == coverage.crs:
-        return _native_window(coverage, subset_crs, box, scaling, times)
+        return _native_window(coverage, subset_crs, box, request.scaling, request.times)
     out_box = box if output == subset_crs else _transform(subset_crs, output, box)
     width, height = _estimated_size(coverage, output, out_box)
-    width, height = scaling.apply(width, height)
-    return Window(output, _nonempty(out_box, width, height), width, height, times)
-
-
-def _subset_ranges(
-    coverage: Coverage, request: CoverageRequest
-) -> tuple[CRS, dict[str, tuple[float, float]], tuple[datetime, ...] | None]:
-    """The subsetting CRS, the spatial ranges per role in it, and the time selection."""
-    inline = {s.crs for s in request.subsets if s.crs}
-    if len(inline) > 1:
-        raise SubsetInvalid("The subsets name different CRSs; use one SUBSETTINGCRS")
-    crs_text = request.subsetting_crs or (inline.pop() if inline else None)
-    subset_crs = parse_crs(crs_text) if crs_text else coverage.crs
-    ranges: dict[str, tuple[float, float]] = {}
-    times = None
-    for subset in dict.fromkeys(request.subsets):  # the same subset twice counts once
-        role = axis_role(subset.axis, subset_crs, coverage.times is not None)
-        if role in ranges or (role == "t" and times is not None):
-            raise SubsetInvalid(f"Axis {subset.axis!r} is subset twice")
-        if role == "t":
-            assert coverage.times is not None
-            times = select_times(coverage.times, subset.low, subset.high, slice_=subset.is_slice)
-            continue
-        if subset.is_slice:
-            point = _number(subset.low, f"Slice on {subset.axis}")
-            ranges[role] = (point, point)
-        else:
-            low = -math.inf if subset.low is None else _number(subset.low, "Trim bound")
-            high = math.inf if subset.high is None else _number(subset.high, "Trim bound")
-            ranges[role] = (low, high)
-    return subset_crs, ranges, times
+    width, height = request.scaling.apply(width, height)
+    return Window(output, _nonempty(out_box, width, height), width, height, request.times)
 
 
 def _native_window(
@@ -612,9 +366,9 @@ def _native_window(
     return Window(coverage.crs, (left, bottom, right, top), width, height, times)
 
 
-def _one_pixel(value: float, origin: float, res: float, low: float, high: float) -> tuple[
-    float, float
-]:
+def _one_pixel(
+    value: float, origin: float, res: float, low: float, high: float
+) -> tuple[float, float]:
     start = origin + math.floor((value - origin) / res) * res
     start = min(max(start, low), high - res)
     return start, start + res
@@ -665,9 +419,9 @@ def _format_bounds(bounds: Bounds) -> str:
 def window_10(
     coverage: Coverage,
     *,
-    crs: str,
+    crs: CRS,
     bbox: Bounds,
-    response_crs: str | None = None,
+    response_crs: CRS | None = None,
     size: tuple[int, int] | None = None,
     resolution: tuple[float, float] | None = None,
     times: tuple[datetime, ...] | None = None,
@@ -680,8 +434,8 @@ def window_10(
     ``response_crs`` the box is transformed to it. ``size`` (WIDTH, HEIGHT) or
     ``resolution`` (RESX, RESY in the response CRS) sets the grid.
     """
-    request_crs = parse_crs(crs)
-    out = parse_crs(response_crs) if response_crs else request_crs
+    request_crs = crs
+    out = response_crs or request_crs
     left, bottom, right, top = bbox
     if not (right > left and top > bottom):
         raise ArgumentInvalid(f"BBOX {bbox} is empty or inverted (minx,miny,maxx,maxy)")
@@ -694,17 +448,3 @@ def window_10(
     else:
         raise ArgumentInvalid("Give WIDTH and HEIGHT or RESX and RESY")
     return Window(out, box, width, height, times)
-
-
-def times_10(coverage: Coverage, text: str | None) -> tuple[datetime, ...] | None:
-    """WCS 1.0 TIME: a date, a comma list, or ``start/end[/period]``; None keeps all."""
-    if coverage.times is None or text is None:
-        return None
-    picked: list[datetime] = []
-    for part in text.split(","):
-        if "/" in part:
-            low, high = (part.split("/") + [""])[:2]
-            picked.extend(select_times(coverage.times, low or None, high or None, slice_=False))
-        else:
-            picked.extend(select_times(coverage.times, part, None, slice_=True))
-    return tuple(sorted(set(picked)))

@@ -10,10 +10,10 @@ Styles of pictures (PNG/JPEG), decided **once per layer** so neighbouring tiles
 match: a 1-band result whose values lie within -1..1 (e.g. NDVI) uses colormap
 ``rdylgn`` over [-1, 1]; another 1-band result is gray over its min..max; 3 bands
 are RGB with a common 2nd-98th percentile stretch (uint8: 0..255). The statistics
-come from one coarse evaluation of the layer's extent at its default date. An
-explicit ``colormap`` or ``rescale`` replaces its own default. ``bands`` picks 1 or 3
-bands (names or 1-based numbers); by default all bands if there are 1 or 3, else
-the first. GeoTIFF tiles keep the real float values and ignore the style.
+come from one coarse evaluation of the layer's extent at its default date. A
+:class:`TileStyle`'s explicit colormap or ranges replace their default; its bands pick
+1 or 3 bands (names or 1-based numbers); by default all bands if there are 1 or 3,
+else the first. GeoTIFF tiles keep the real float values and ignore the style.
 
 A time-series layer renders one date per tile (``Layer.select_time``); the draft's
 TMS path date picks the latest date on or before it (:func:`time_on_or_before`).
@@ -68,10 +68,10 @@ __all__ = [
     "layer_style",
     "native_tms",
     "native_tms_id",
-    "parse_style",
     "prepare_tile",
     "render_prepared",
     "render_tile",
+    "tile_style",
     "tile_format",
     "tile_matrix_set",
     "tile_window",
@@ -126,20 +126,23 @@ class TileStyle:
         return f"{self.colormap}|{self.rescale}|{self.bands}"
 
 
-def parse_style(
+def tile_style(
     colormap: str | None = None,
-    rescale: str | Sequence[str] | Sequence[Range] | None = None,
-    bands: str | Sequence[BandRef] | None = None,
+    rescale: Sequence[Range] | None = None,
+    bands: Sequence[BandRef] | None = None,
 ) -> TileStyle:
-    """Validate query-style options: ``colormap=viridis``, ``rescale=min,max`` (one or one
-    per band; repeated or ``;``-separated), ``bands=1`` / ``B04`` / ``3,2,1``."""
-    cmap = None if colormap in (None, "") else str(colormap).strip().lower()
+    """Validate picture options: a known colormap, finite ``min < max`` ranges (one, or one
+    per band), 1 or 3 bands (names or 1-based numbers). Empty means the layer's default."""
+    cmap = colormap.strip().lower() if colormap else None
     if cmap is not None and cmap not in colormap_names():
         raise OutputOptionInvalid(
             f"Colormap {colormap!r} is not a known colormap (e.g. rdylgn, viridis, gray)"
         )
-    ranges = None if rescale in (None, "", []) else _parse_rescale(rescale)
-    refs = None if bands in (None, "", []) else _parse_bands(bands)
+    ranges = tuple(rescale) if rescale else None
+    for low, high in ranges or ():
+        if not (np.isfinite(low) and np.isfinite(high) and high > low):
+            raise OutputOptionInvalid(f"rescale range {low},{high} needs finite min < max")
+    refs = tuple(bands) if bands else None
     if refs is not None and len(refs) not in (1, 3):
         raise OutputOptionInvalid(
             f"bands picks {len(refs)} bands; pictures render 1 (colormapped) or 3 (RGB)"
@@ -147,40 +150,6 @@ def parse_style(
     if cmap is not None and refs is not None and len(refs) == 3:
         raise OutputOptionInvalid("colormap applies to 1 band but bands picks 3; drop one")
     return TileStyle(cmap, ranges, refs)
-
-
-def _parse_rescale(value: str | Sequence[str] | Sequence[Range]) -> tuple[Range, ...]:
-    texts: list[str] | None = None
-    if isinstance(value, str):
-        texts = [t for t in value.split(";") if t.strip()]
-    elif all(isinstance(v, str) for v in value):
-        texts = [str(v) for v in value]
-    pairs: list[Sequence[object]] = (
-        [t.split(",") for t in texts] if texts is not None else [tuple(v) for v in value]
-    )
-    ranges: list[Range] = []
-    for pair in pairs:
-        try:
-            low, high = (float(str(v).strip()) for v in pair)
-        except ValueError:
-            raise OutputOptionInvalid(
-                f"rescale {value!r} must be min,max numbers, e.g. rescale=-1,1"
-            ) from None
-        if not (np.isfinite(low) and np.isfinite(high) and high > low):
-            raise OutputOptionInvalid(f"rescale range {low},{high} needs finite min < max")
-        ranges.append((low, high))
-    return tuple(ranges)
-
-
-def _parse_bands(value: str | Sequence[BandRef]) -> tuple[BandRef, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    refs: list[BandRef] = []
-    for item in items:
-        text = str(item).strip()
-        if not text:
-            raise OutputOptionInvalid(f"bands {value!r} has an empty entry")
-        refs.append(int(text) if text.isdigit() else text)
-    return tuple(refs)
 
 
 def time_on_or_before(layer: Layer, text: str) -> str | None:
@@ -247,17 +216,15 @@ def prepare_tile(
     y: int,
     fmt: str = "png",
     time: str | None = None,
-    colormap: str | None = None,
-    rescale: str | Sequence[str] | Sequence[Range] | None = None,
-    bands: str | Sequence[BandRef] | None = None,
+    style: TileStyle | None = None,
 ) -> PreparedTile:
     """Validate a tile request and derive its window and key without reading pixels.
 
-    Raises TileOutOfRange, ArgumentInvalid (unknown date),
-    OutputFormatUnsupported or OutputOptionInvalid.
+    ``style`` (from :func:`tile_style`; None: the layer's default). Raises
+    TileOutOfRange, ArgumentInvalid (unknown date) or OutputFormatUnsupported.
     """
     kind = tile_format(fmt)
-    style = parse_style(colormap, rescale, bands)
+    style = style or TileStyle()
     window = tile_window(tms, z, x, y, layer.select_time(time))
     return PreparedTile(layer, tms, window, kind, style, tile_key(layer, window, kind, style.key()))
 
@@ -287,9 +254,7 @@ def render_tile(
     y: int,
     fmt: str = "png",
     time: str | None = None,
-    colormap: str | None = None,
-    rescale: str | Sequence[str] | Sequence[Range] | None = None,
-    bands: str | Sequence[BandRef] | None = None,
+    style: TileStyle | None = None,
     *,
     cache: TileCache | None = None,
 ) -> TileResult:
@@ -297,7 +262,7 @@ def render_tile(
 
     Blocking raster work: call it from a worker thread. Raises as :func:`prepare_tile`.
     """
-    tile = prepare_tile(layer, tms, z, x, y, fmt, time, colormap, rescale, bands)
+    tile = prepare_tile(layer, tms, z, x, y, fmt, time, style)
     return render_prepared(engine, tile, cache)
 
 

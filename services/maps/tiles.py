@@ -18,6 +18,7 @@ Answers carry ``ETag`` (a hash of the cache key), ``Cache-Control``,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,15 +26,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand.cache import TileCache
-from ondemand.errors import ArgumentInvalid
+from ondemand.errors import ArgumentInvalid, OutputOptionInvalid
+from ondemand.formats.options import BandRef
+from ondemand.formats.render import Range
 from ondemand.layer import Layer
 from ondemand.tiles import (
     WEB_MERCATOR,
     PreparedTile,
     TileResult,
+    TileStyle,
     prepare_tile,
     render_prepared,
     tile_matrix_set,
+    tile_style,
     time_on_or_before,
     zoom_range,
 )
@@ -60,6 +65,40 @@ def client_time(text: str | None) -> str | None:
     if text is not None and text.strip().lower() == "{time}":
         return None
     return text
+
+
+def parse_style(
+    colormap: str | None, rescale: str | Sequence[str] | None, bands: str | None
+) -> TileStyle:
+    """Picture options from a query: ``colormap=viridis``, ``rescale=min,max`` (one, or one
+    per band: repeated or ``;``-separated), ``bands=1`` / ``B04`` / ``3,2,1``."""
+    return tile_style(colormap, _rescale(rescale) if rescale else None, _bands(bands))
+
+
+def _rescale(value: str | Sequence[str]) -> list[Range]:
+    texts = [t for t in value.split(";") if t.strip()] if isinstance(value, str) else value
+    ranges: list[Range] = []
+    for text in texts:
+        try:
+            low, high = (float(v.strip()) for v in text.split(","))
+        except ValueError:
+            raise OutputOptionInvalid(
+                f"rescale {value!r} must be min,max numbers, e.g. rescale=-1,1"
+            ) from None
+        ranges.append((low, high))
+    return ranges
+
+
+def _bands(value: str | None) -> list[BandRef] | None:
+    if not value:
+        return None
+    refs: list[BandRef] = []
+    for item in value.split(","):
+        text = item.strip()
+        if not text:
+            raise OutputOptionInvalid(f"bands {value!r} has an empty entry")
+        refs.append(int(text) if text.isdigit() else text)
+    return refs
 
 
 def _int(name: str, text: str) -> int:
@@ -113,9 +152,9 @@ async def _serve(
         _int("row", y),
         fmt,
         time,
-        q.get("colormap") or q.get("colormap_name"),
-        q.getlist("rescale") or None,
-        q.get("bands"),
+        parse_style(
+            q.get("colormap") or q.get("colormap_name"), q.getlist("rescale"), q.get("bands")
+        ),
     )
     if not_modified(request, tile.etag):
         return Response(status_code=304, headers=tile_headers(tile))

@@ -28,11 +28,12 @@ from ondemand.errors import AuthenticationRequired, OutputOptionInvalid
 from ondemand.formats import colormap_names, legend
 from ondemand.jobs import JobRecord, JobStore, ServiceRecord
 from ondemand.layer import Layer
-from ondemand.tiles import WEB_MERCATOR, layer_style, parse_style, tile_matrix_set, zoom_range
+from ondemand.tiles import WEB_MERCATOR, layer_style, tile_matrix_set, zoom_range
 
 from ..protocol import Protocol, protocols_of
 from ..state import run_blocking, state_of
 from ..users import current_user
+from .tiles import parse_style
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -260,7 +261,7 @@ def _stopped_page(job: JobRecord) -> Response:
 async def legend_json(request: Request) -> Response:
     """``GET /viewer/legend.json?colormap=&rescale=min,max``: color stops of a legend."""
     q = request.query_params
-    style = parse_style(q.get("colormap"), q.get("rescale") or "0,1")
+    style = parse_style(q.get("colormap"), q.get("rescale") or "0,1", None)
     if style.rescale is None or len(style.rescale) != 1:
         raise OutputOptionInvalid("A legend needs one rescale range: rescale=min,max")
     stops = legend(style.colormap, style.rescale[0])

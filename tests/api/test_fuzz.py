@@ -28,6 +28,7 @@ from ondemand.processes import REGISTRY
 from ondemand.settings import Settings
 from services.ogc.common import Kvp, OWSException
 from services.ogc.wcs import endpoints as wcs_service
+from services.ogc.wcs.subsets import coverage_request
 from services.ogc.wcs.v10 import get_coverage_window
 from services.ogc.wcs.v20 import get_coverage_request
 from services.ogc.wmts.endpoints import _kvp_tile
@@ -278,7 +279,7 @@ def test_wcs_parsers_raise_only_ows_exceptions(
     for call in (
         lambda: wcs_service._negotiate(kvp, "2.0.1"),
         lambda: wcs_service._operation(kvp),
-        lambda: window_for(coverage, get_coverage_request(kvp)),
+        lambda: window_for(coverage, coverage_request(coverage, get_coverage_request(kvp))),
         lambda: get_coverage_window(coverage, kvp),
     ):
         try:

@@ -18,7 +18,7 @@ from ondemand.catalog import Catalog
 from ondemand.engine import Engine
 from ondemand.layer import Layer, make_layer
 from ondemand.settings import Settings
-from ondemand.tiles import prepare_tile, render_tile, tile_matrix_set, tile_window
+from ondemand.tiles import prepare_tile, render_tile, tile_matrix_set, tile_style, tile_window
 from tests.support.seed import use_case_1_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +72,8 @@ def test_key_depends_on_window_format_and_style(layer: Layer) -> None:
         prepare_tile(layer, tms, 2, 1, 2).key,
         prepare_tile(layer, tms, 1, 0, 0).key,
         prepare_tile(layer, tms, 2, 1, 1, "tif").key,
-        prepare_tile(layer, tms, 2, 1, 1, colormap="viridis").key,
-        prepare_tile(layer, tms, 2, 1, 1, rescale="0,1").key,
+        prepare_tile(layer, tms, 2, 1, 1, style=tile_style("viridis")).key,
+        prepare_tile(layer, tms, 2, 1, 1, style=tile_style(rescale=[(0, 1)])).key,
         prepare_tile(layer, tile_matrix_set(layer, "webmercator"), 2, 2, 1).key,
     }
     assert len(keys) == 7

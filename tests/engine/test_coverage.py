@@ -14,34 +14,33 @@ from rasterio.warp import transform_bounds
 
 from ondemand.catalog import Catalog
 from ondemand.coverage import (
-    AxisLabelInvalid,
     Coverage,
-    CoverageRequest,
     RangeType,
-    ScaleInvalid,
-    Subset,
-    SubsetInvalid,
     coverage_of,
     crs_axes,
-    from_ansi,
-    parse_subset,
     probe_range,
     read_coverage,
-    select_times,
-    time_grid,
-    times_10,
-    to_ansi,
     window_10,
     window_for,
 )
 from ondemand.engine import Engine
-from ondemand.errors import PixelLimitExceeded
+from ondemand.errors import AxisLabelInvalid, PixelLimitExceeded, ScaleInvalid, SubsetInvalid
 from ondemand.layer import make_layer
 from ondemand.settings import Settings
+from ondemand.window import Window
+from services.ogc.wcs.axes import from_ansi, time_grid, times_between, to_ansi
+from services.ogc.wcs.subsets import GetCoverage as CoverageRequest
+from services.ogc.wcs.subsets import Subset, coverage_request, parse_subset, times_10
 from tests.support.seed import use_case_1_job
 
 UTM = CRS.from_epsg(32632)
+WGS84 = CRS.from_epsg(4326)
 DATES = tuple(datetime(2017, 1, d, 10, 5, tzinfo=UTC) for d in (4, 14, 24))
+
+
+def window_of(coverage: Coverage, query: CoverageRequest) -> Window:
+    """The window of a WCS 2.0 GetCoverage's parameters: parsed (services), then typed."""
+    return window_for(coverage, coverage_request(coverage, query))
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +147,7 @@ def test_parse_subset_rejects(text: str) -> None:
 def test_window_on_native_grid(
     minimum: Coverage, request_: CoverageRequest, bounds: tuple[float, ...], size: tuple[int, int]
 ) -> None:
-    window = window_for(minimum, request_)
+    window = window_of(minimum, request_)
     assert window.crs == UTM
     assert window.bounds == pytest.approx(bounds, abs=1e-6)
     assert (window.width, window.height) == size
@@ -160,7 +159,7 @@ def test_window_in_subsetting_crs(minimum: Coverage) -> None:
         subsetting_crs="EPSG:4326",
         scale_size=("Long(200),Lat(100)",),
     )
-    window = window_for(minimum, request_)  # output CRS defaults to the subsetting CRS
+    window = window_of(minimum, request_)  # output CRS defaults to the subsetting CRS
     assert window.crs == CRS.from_epsg(4326)
     assert window.bounds == pytest.approx((11.0, 46.6, 11.1, 46.7))
     assert (window.width, window.height) == (200, 100)
@@ -172,7 +171,7 @@ def test_window_subset_in_degrees_output_native(minimum: Coverage) -> None:
         subsetting_crs="EPSG:4326",
         output_crs="EPSG:32632",
     )
-    window = window_for(minimum, request_)
+    window = window_of(minimum, request_)
     expected = transform_bounds("EPSG:4326", UTM, 11.0, 46.6, 11.1, 46.7, densify_pts=21)
     assert window.crs == UTM
     left, bottom, right, top = window.bounds
@@ -205,7 +204,7 @@ def test_window_subset_in_degrees_output_native(minimum: Coverage) -> None:
 )
 def test_window_errors(minimum: Coverage, request_: CoverageRequest, error: type) -> None:
     with pytest.raises(error):
-        window_for(minimum, request_)
+        window_of(minimum, request_)
 
 
 @pytest.mark.parametrize(
@@ -219,22 +218,22 @@ def test_window_errors(minimum: Coverage, request_: CoverageRequest, error: type
     ],
 )
 def test_time_subsets(series: Coverage, subset: Subset, expected: tuple[datetime, ...]) -> None:
-    window = window_for(series, CoverageRequest((subset,)))
+    window = window_of(series, CoverageRequest((subset,)))
     assert window.times == expected
 
 
 def test_time_errors(series: Coverage) -> None:
     with pytest.raises(SubsetInvalid, match="2017-01-04, 2017-01-14, 2017-01-24"):
-        select_times(DATES, "2017-01-05", None, slice_=True)
+        times_between(DATES, "2017-01-05", None, slice_=True)
     with pytest.raises(SubsetInvalid):
-        select_times(DATES, "2017-02-01", "2017-03-01", slice_=False)
+        times_between(DATES, "2017-02-01", "2017-03-01", slice_=False)
 
 
 def test_wcs10_window_is_exactly_the_request(minimum: Coverage, series: Coverage) -> None:
-    window = window_10(minimum, crs="EPSG:4326", bbox=(11.0, 46.6, 11.1, 46.7), size=(50, 40))
+    window = window_10(minimum, crs=WGS84, bbox=(11.0, 46.6, 11.1, 46.7), size=(50, 40))
     assert (window.crs, window.bounds, window.width, window.height) == (
         CRS.from_epsg(4326), (11.0, 46.6, 11.1, 46.7), 50, 40)
-    window = window_10(minimum, crs="EPSG:32632", bbox=(660000, 5170000, 661000, 5171000),
+    window = window_10(minimum, crs=UTM, bbox=(660000, 5170000, 661000, 5171000),
                        resolution=(40.0, 40.0))
     assert (window.width, window.height) == (25, 25)
     assert times_10(series, "2017-01-14") == DATES[1:2]
@@ -244,18 +243,18 @@ def test_wcs10_window_is_exactly_the_request(minimum: Coverage, series: Coverage
 
 
 def test_read_coverage_values_and_no_data(engine: Engine, minimum: Coverage) -> None:
-    window = window_for(minimum, CoverageRequest((Subset("E", "660000", "660100"),
+    window = window_of(minimum, CoverageRequest((Subset("E", "660000", "660100"),
                                                    Subset("N", "5170000", "5170100"))))
     cube = read_coverage(engine, minimum, window)
     direct = engine.evaluate(minimum.layer.compiled, window)
     np.testing.assert_array_equal(cube.data.filled(np.nan), direct.data.filled(np.nan))
-    beside = window_10(minimum, crs="EPSG:4326", bbox=(16.1, 47.9, 16.5, 48.6), size=(20, 20))
+    beside = window_10(minimum, crs=WGS84, bbox=(16.1, 47.9, 16.5, 48.6), size=(20, 20))
     empty = read_coverage(engine, minimum, beside)
     assert empty.data.shape == (1, 1, 20, 20) and bool(np.ma.getmaskarray(empty.data).all())
 
 
 def test_read_coverage_pixel_limit_before_reading(engine: Engine, series: Coverage) -> None:
-    window = window_10(series, crs="EPSG:32632", bbox=(652000, 5161000, 672000, 5181000),
+    window = window_10(series, crs=UTM, bbox=(652000, 5161000, 672000, 5181000),
                        size=(1000, 1000))  # x 3 dates = 3,000,000 > 2,000,000
     with pytest.raises(PixelLimitExceeded, match="2,000,000"):
         read_coverage(engine, series, window)

@@ -31,10 +31,12 @@ from ondemand.tiles import (
     native_tms,
     render_tile,
     tile_matrix_set,
+    tile_style,
     tile_window,
     time_on_or_before,
     zoom_range,
 )
+from services.maps.tiles import parse_style
 from tests.support.cogs import make_collection
 from tests.support.seed import use_case_1_job
 
@@ -238,7 +240,8 @@ def test_explicit_style_overrides_default(
     channel_low_high: tuple[int, int] | None,
 ) -> None:
     tms = tile_matrix_set(min_ndvi, "native")
-    styled = render_tile(engine, min_ndvi, tms, 2, 1, 1, "png", None, colormap, rescale)
+    style = parse_style(colormap, rescale, None)
+    styled = render_tile(engine, min_ndvi, tms, 2, 1, 1, "png", None, style)
     default = render_tile(engine, min_ndvi, tms, 2, 1, 1, "png")
     assert styled.etag != default.etag
     cube = engine.evaluate(min_ndvi.compiled, tile_window(tms, 2, 1, 1), policy=CACHED)
@@ -267,13 +270,15 @@ def test_invalid_options(
     engine: Engine, min_ndvi: Layer, kwargs: dict[str, Any], error: type
 ) -> None:
     tms = tile_matrix_set(min_ndvi, "native")
-    with pytest.raises(error):
-        render_tile(engine, min_ndvi, tms, 2, 1, 1, **kwargs)
+    fmt = kwargs.pop("fmt", "png")
+    with pytest.raises(error):  # the query's parsing (services) or the engine's checks
+        style = parse_style(kwargs.get("colormap"), kwargs.get("rescale"), kwargs.get("bands"))
+        render_tile(engine, min_ndvi, tms, 2, 1, 1, fmt, None, style)
 
 
 def test_jpeg_tile(engine: Engine, min_ndvi: Layer) -> None:
     tms = tile_matrix_set(min_ndvi, "native")
-    result = render_tile(engine, min_ndvi, tms, 2, 1, 1, "jpg", bands="1")
+    result = render_tile(engine, min_ndvi, tms, 2, 1, 1, "jpg", style=tile_style(bands=[1]))
     assert result.media_type == "image/jpeg" and result.content[:2] == b"\xff\xd8"
 
 

@@ -31,6 +31,7 @@ from ...state import run_blocking, run_evaluation, state_of
 from ..common import XML_MEDIA_TYPE, Kvp, OWSException, as_ogc, exception_response, invalid, missing
 from . import v10 as wcs10
 from . import v20 as wcs20
+from .subsets import coverage_request
 
 Version = Literal["1.0.0", "2.0.1"]
 VERSIONS: dict[str, Version] = {"1.0.0": "1.0.0", "2.0.1": "2.0.1", "2.0.0": "2.0.1"}
@@ -157,7 +158,7 @@ async def _get_coverage(
     else:
         _check_coverage(coverage, kvp.require("COVERAGEID"))
         query = wcs20.get_coverage_request(kvp)
-        window = window_for(coverage, query)
+        window = window_for(coverage, coverage_request(coverage, query))
     engine = state_of(request).engine
     content = await run_evaluation(request, _render, engine, coverage, window)
     return Response(

@@ -9,13 +9,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
+from rasterio.crs import CRS
 from starlette.responses import Response
 
-from ondemand.coverage import Coverage, crs_code, iso, times_10, window_10
+from ondemand.coverage import Coverage, window_10
 from ondemand.errors import InvalidCRS, OutputFormatUnsupported
 from ondemand.window import Bounds, Window, parse_crs
 
 from ..common import Kvp, OWSException, invalid, missing, sub_element, xml_bytes, xml_number
+from .axes import crs_code, iso
+from .subsets import times_10
 
 WCS = "http://www.opengis.net/wcs"
 GML = "http://www.opengis.net/gml"
@@ -177,9 +180,8 @@ def get_coverage_window(coverage: Coverage, kvp: Kvp) -> Window:
             f"FORMAT={text!r} is not supported; use {FORMATS[0]} (or image/tiff)"
         )
     crs = _crs(kvp, "CRS", kvp.require("CRS"))
-    response = kvp.get("RESPONSE_CRS")
-    if response is not None:
-        _crs(kvp, "RESPONSE_CRS", response)
+    named = kvp.get("RESPONSE_CRS")
+    response = None if named is None else _crs(kvp, "RESPONSE_CRS", named)
     bbox = _bbox(kvp.require("BBOX"))
     size = resolution = None
     if "WIDTH" in kvp or "HEIGHT" in kvp:
@@ -200,12 +202,11 @@ def get_coverage_window(coverage: Coverage, kvp: Kvp) -> Window:
     )
 
 
-def _crs(kvp: Kvp, name: str, text: str) -> str:
+def _crs(kvp: Kvp, name: str, text: str) -> CRS:
     try:
-        parse_crs(text)
+        return parse_crs(text)
     except InvalidCRS as exc:
         raise invalid(name, exc.message) from None
-    return text
 
 
 def _bbox(text: str) -> Bounds:

@@ -11,22 +11,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ondemand.coverage import (
-    ANSI_CRS_URI,
-    Coverage,
-    CoverageRequest,
-    crs_uri,
-    in_crs_order,
-    iso,
-    parse_subset,
-    time_grid,
-    to_ansi,
-)
+from ondemand.coverage import Coverage
 from ondemand.errors import InvalidCRS
 from ondemand.window import parse_crs
 
 from ...errors import ExceptionCode
 from ..common import Kvp, OWSException, invalid, sub_element, xml_bytes, xml_number
+from .axes import ANSI_CRS_URI, crs_uri, in_crs_order, iso, time_grid, to_ansi
+from .subsets import GetCoverage, parse_subset
 
 WCS = "http://www.opengis.net/wcs/2.0"
 OWS = "http://www.opengis.net/ows/2.0"
@@ -234,7 +226,7 @@ def _range_type(node: ET.Element, coverage: Coverage) -> None:
         sub_element(quantity, "swe:uom", code="1")
 
 
-def get_coverage_request(kvp: Kvp) -> CoverageRequest:
+def get_coverage_request(kvp: Kvp) -> GetCoverage:
     """Parse SUBSET, SUBSETTINGCRS, OUTPUTCRS and the scaling parameters of a 2.0 GetCoverage.
 
     The draft's ``SUBSET=x,CRS(lo,hi)`` and ``SIZE=x(200)`` are accepted: the CRS inside a
@@ -258,7 +250,7 @@ def get_coverage_request(kvp: Kvp) -> CoverageRequest:
     for subset in subsets:
         _crs(subset.crs, "SubsettingCrs-NotSupported", "SUBSET")
     output = _crs(kvp.get("OUTPUTCRS"), "OutputCrs-NotSupported", "OUTPUTCRS")
-    return CoverageRequest(
+    return GetCoverage(
         subsets,
         subsetting,
         output,

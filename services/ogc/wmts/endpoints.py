@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ondemand.layer import Layer
-from ondemand.tiles import prepare_tile, render_prepared, tile_matrix_set
+from ondemand.tiles import prepare_tile, render_prepared, tile_matrix_set, tile_style
 
 from ...maps.tiles import client_time, not_modified, tile_cache, tile_headers
 from ...published import published_of
@@ -134,7 +134,7 @@ async def _tile(request: Request, layer: Layer, tile: TileRequest) -> Response:
         tile.row,
         tile.media_type,
         tile.time,
-        colormap,
+        tile_style(colormap),
     )
     headers = tile_headers(prepared)
     if not_modified(request, prepared.etag):
