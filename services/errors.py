@@ -170,11 +170,6 @@ def status_of(exc: errors.OnDemandError) -> int:
     return error_row(exc).status
 
 
-def openeo_code(exc: errors.OnDemandError) -> str:
-    """The openEO API's string code of an engine error."""
-    return error_row(exc).openeo
-
-
 def error_headers(exc: errors.OnDemandError) -> dict[str, str]:
     """Headers an error needs in any dialect: an auth challenge, a retry delay."""
     if isinstance(exc, errors.AuthenticationRequired):

@@ -120,4 +120,3 @@ async def delete(request: Request) -> Response:
     return Response(status_code=204)
 
 
-_PREFIXES = ("/files/{user_id}", "/users/{user_id}/files")

@@ -12,7 +12,7 @@ import inspect
 import pytest
 
 from ondemand import errors
-from services.errors import ERRORS, error_row, openeo_code, status_of
+from services.errors import ERRORS, error_row, status_of
 from services.ogc.common import ogc_exception
 
 ENGINE_ERRORS = [
@@ -53,7 +53,7 @@ STATUS = {
 def test_every_engine_error_has_a_row(cls: type[errors.OnDemandError]) -> None:
     exc = cls("x")
     assert status_of(exc) == STATUS.get(cls, 400)
-    assert openeo_code(exc) in OPENEO_CODES | PROPRIETARY
+    assert error_row(exc).openeo in OPENEO_CODES | PROPRIETARY
     nearest = next(kind for kind in cls.__mro__ if kind in ERRORS)
     assert error_row(exc) is ERRORS[nearest]
 
