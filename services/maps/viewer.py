@@ -50,7 +50,7 @@ def leaflet_dir() -> Path:
 
 @cache
 def _template(name: str) -> Template:
-    """A page template of ``services/templates`` (``$name`` placeholders)."""
+    """A page template of ``services/maps/templates`` (``$name`` placeholders)."""
     return Template((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
 
 
