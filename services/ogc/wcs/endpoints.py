@@ -69,7 +69,7 @@ def error_report(request: Request, exc: Exception) -> Response:
     an OWS 2.0 ``ows:ExceptionReport`` for 2.0.1 (before negotiation: the version hinted)."""
     version = getattr(request.state, "wcs_version", None) or _hint(Kvp.of(request.query_params))
     if version == "1.0.0":
-        return wcs10.exception_response(as_ogc(exc, "wcs10"))
+        return wcs10.service_exception_response(as_ogc(exc, "wcs10"))
     return exception_response(as_ogc(exc, "wcs20"), version="2.0.1", ows="2.0")
 
 

@@ -161,7 +161,7 @@ def exception_report(exceptions: Iterable[OWSException]) -> bytes:
     return xml_bytes(root)
 
 
-def exception_response(exc: OWSException) -> Response:
+def service_exception_response(exc: OWSException) -> Response:
     """An HTTP response carrying one exception in a ``ServiceExceptionReport``."""
     return Response(
         exception_report([exc]), exc.http_status, media_type=SE_MEDIA_TYPE, headers=exc.headers
