@@ -43,10 +43,15 @@ PUBLIC: set[tuple[str, str]] = {
         ("POST", "/auth/logout"),  # revokes the Bearer token it is sent
     }),
     ("GET", "/viewer/legend.json"),
+    ("GET", "/.well-known/openeo"),
     ("*", "/static/viewer"),
     ("*", "/static/leaflet"),
 }
 """Every public route: (method, path). Add one here only when it must be public."""
+
+OWN: set[tuple[str, str]] = {("*", "/openeo/1.2")}
+"""Mounted APIs that authenticate in their own scheme inside their handlers (openEO's
+``basic//`` Bearer tokens); their own tests check every route's 401/403."""
 
 USER = ("alice", "correct horse")
 UNKNOWN = "0" * 32
@@ -68,6 +73,10 @@ ROUTES = _routes()
 def test_every_route_declares_its_access() -> None:
     undeclared = [(m, p) for m, p, access in ROUTES if access is None]
     assert undeclared == []
+
+
+def test_self_authenticating_mounts_are_exactly_the_listed_ones() -> None:
+    assert {(m, p) for m, p, access in ROUTES if access is Access.OWN} == OWN
 
 
 def test_public_routes_are_exactly_the_allowed_ones() -> None:
