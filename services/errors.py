@@ -112,12 +112,19 @@ ERRORS: dict[type[errors.OnDemandError], ErrorRow] = {
         400, "ProcessParameterRequired", OgcCode("MissingParameterValue")
     ),
     errors.CollectionNotFound: ErrorRow(400, "CollectionNotFound"),
+    errors.BandNotFound: ErrorRow(400, "ProcessParameterInvalid"),
+    errors.InvalidCRS: ErrorRow(400, "ProcessParameterInvalid"),
+    errors.OutOfBounds: ErrorRow(400, "ProcessParameterInvalid"),
+    errors.NoData: ErrorRow(400, "NoDataAvailable"),
+    errors.CatalogInvalid: ErrorRow(400, "Internal"),
+    errors.ServiceUnsupported: ErrorRow(400, "ServiceUnsupported"),
+    errors.ServiceConfigInvalid: ErrorRow(400, "ServiceConfigInvalid"),
     errors.OutputFormatUnsupported: ErrorRow(
         400, "FormatUnsupported", wcs10=OgcCode("InvalidFormat", "FORMAT")
     ),
     errors.OutputOptionUnsupported: ErrorRow(400, "FormatArgumentUnsupported"),
     errors.OutputOptionInvalid: ErrorRow(400, "FormatArgumentInvalid"),
-    errors.TileOutOfRange: ErrorRow(400, "TileOutOfRange", OgcCode("TileOutOfRange")),
+    errors.TileOutOfRange: ErrorRow(400, "NotFound", OgcCode("TileOutOfRange")),
     errors.ResourceNotFound: ErrorRow(404, "NotFound", NO_CODE),
     errors.CoverageNotFound: ErrorRow(
         404,
@@ -149,11 +156,15 @@ ERRORS: dict[type[errors.OnDemandError], ErrorRow] = {
     errors.FileContentInvalid: ErrorRow(400, "FileContentInvalid"),
     errors.AuthenticationRequired: ErrorRow(401, "AuthenticationRequired", NO_CODE),
     errors.AuthenticationFailed: ErrorRow(403, "TokenInvalid", NO_CODE),
+    errors.CredentialsInvalid: ErrorRow(403, "CredentialsInvalid", NO_CODE),
+    errors.AuthenticationSchemeInvalid: ErrorRow(403, "AuthenticationSchemeInvalid", NO_CODE),
     errors.EvaluationTimedOut: ErrorRow(413, "RequestTimeout", NO_CODE),
     errors.ServerBusy: ErrorRow(503, "InfrastructureBusy", NO_CODE),
     errors.JobNotFinished: ErrorRow(400, "JobNotFinished"),
+    errors.JobModeConflict: ErrorRow(400, "JobLocked"),
 }
-"""Error type -> HTTP status, openEO code and OGC codes; subclasses not listed inherit."""
+"""Error type -> HTTP status (the draft API's), openEO code (the openEO adapter maps the
+code to openEO's own status) and OGC codes; subclasses not listed inherit."""
 
 
 def error_row(exc: errors.OnDemandError) -> ErrorRow:

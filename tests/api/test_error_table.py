@@ -28,10 +28,12 @@ OPENEO_CODES = {
     "ProcessGraphComplexity", "ProcessUnsupported", "ProcessParameterUnsupported",
     "ProcessParameterInvalid", "ProcessParameterRequired", "JobNotFinished",
     "AuthenticationRequired", "TokenInvalid", "RequestTimeout", "InfrastructureBusy",
+    "CredentialsInvalid", "AuthenticationSchemeInvalid", "ServiceUnsupported",
+    "ServiceConfigInvalid", "JobLocked", "Internal",
     # openEO 1.0's output format errors
     "FormatUnsupported", "FormatArgumentUnsupported", "FormatArgumentInvalid",
 }
-PROPRIETARY = {"BadRequest", "TileOutOfRange", "PayloadTooLarge"}
+PROPRIETARY = {"BadRequest", "NoDataAvailable", "PayloadTooLarge"}
 """Codes of errors openEO has no code for."""
 
 STATUS = {
@@ -44,6 +46,8 @@ STATUS = {
     errors.EvaluationTimedOut: 413,
     errors.AuthenticationRequired: 401,
     errors.AuthenticationFailed: 403,
+    errors.CredentialsInvalid: 403,
+    errors.AuthenticationSchemeInvalid: 403,
     errors.ServerBusy: 503,
 }
 """The draft API's statuses; every other engine error is the client's: 400."""
@@ -59,10 +63,15 @@ def test_every_engine_error_has_a_row(cls: type[errors.OnDemandError]) -> None:
 
 
 def test_rows_are_inherited_along_the_hierarchy() -> None:
-    assert errors.JobModeConflict not in ERRORS and errors.NoData not in ERRORS
-    assert error_row(errors.JobModeConflict("x")) is ERRORS[errors.OnDemandError]
-    assert errors.BandNotFound not in ERRORS
-    assert error_row(errors.BandNotFound("x")) is ERRORS[errors.OnDemandError]
+    class Unlisted(errors.ArgumentMissing):
+        """A new error type without a row of its own."""
+
+    class Bare(errors.OnDemandError):
+        """A new error type straight under the root."""
+
+    assert error_row(Unlisted("x")) is ERRORS[errors.ArgumentMissing]
+    assert error_row(Bare("x")) is ERRORS[errors.OnDemandError]
+    assert error_row(errors.CoverageNotFound("x")) is not ERRORS[errors.ResourceNotFound]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from ondemand.tokens import TokenStore
-from services.api.openeo.errors import OPENEO_CODES, OPENEO_STATUS
+from services.api.openeo.errors import OPENEO_STATUS
+from services.errors import ERRORS
 from tests.openeo.conftest import ALICE, BOB, COLLECTIONS
 from tests.support.openeo_spec import official_errors, validate_httpx
 
@@ -129,7 +130,7 @@ def test_listed_processes_declare_the_official_required_parameters(alice_api: Ap
 
 def test_error_table_uses_the_official_statuses() -> None:
     official = official_errors()
-    used = {code: OPENEO_STATUS[code] for code in OPENEO_CODES.values()}
+    used = {code: OPENEO_STATUS[code] for code in (row.openeo for row in ERRORS.values())}
     for code, status in used.items():
         if code in official:
             assert official[code]["http"] == status, code

@@ -1,8 +1,9 @@
 """Errors in openEO 1.x's shape: ``{"id", "code": "<string>", "message", "links"}``.
 
-One table maps each engine error type to its official openEO code, another each code
-to its HTTP status (the codes of openeo-api's ``errors.json``; process exceptions keep
-the names the openEO process definitions give them). A missing resource gets the code of what
+Each engine error's openEO code is its row's in the one error table
+(``services/errors.py``); :data:`OPENEO_STATUS` gives each code its HTTP status (the codes
+of openeo-api's ``errors.json``; process exceptions keep the names the openEO process
+definitions give them). A missing resource gets the code of what
 the path names (JobNotFound, ServiceNotFound, FileNotFound, ...).
 """
 
@@ -18,46 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ondemand import errors
 
-from ...errors import error_headers
+from ...errors import error_headers, error_row
 
 log = logging.getLogger("ondemand")
-
-OPENEO_CODES: dict[type[errors.OnDemandError], str] = {
-    errors.ProcessGraphMissing: "ProcessGraphMissing",
-    errors.ProcessGraphInvalid: "ProcessGraphInvalid",
-    errors.ProcessUnsupported: "ProcessUnsupported",
-    errors.ArgumentUnsupported: "ProcessParameterUnsupported",
-    errors.ArgumentMissing: "ProcessParameterRequired",
-    errors.ArgumentInvalid: "ProcessParameterInvalid",
-    errors.CollectionNotFound: "CollectionNotFound",
-    errors.BandNotFound: "ProcessParameterInvalid",
-    errors.InvalidCRS: "ProcessParameterInvalid",
-    errors.OutOfBounds: "ProcessParameterInvalid",
-    errors.NoData: "NoDataAvailable",
-    errors.OutputFormatUnsupported: "FormatUnsupported",
-    errors.OutputOptionUnsupported: "FormatArgumentUnsupported",
-    errors.OutputOptionInvalid: "FormatArgumentInvalid",
-    errors.PixelLimitExceeded: "ProcessGraphComplexity",
-    errors.TileOutOfRange: "NotFound",
-    errors.ResourceNotFound: "NotFound",
-    errors.CatalogInvalid: "Internal",
-    errors.FileTooLarge: "FileSizeExceeded",
-    errors.QuotaExceeded: "StorageQuotaExceeded",
-    errors.RequestTooLarge: "PayloadTooLarge",
-    errors.AuthenticationRequired: "AuthenticationRequired",
-    errors.CredentialsInvalid: "CredentialsInvalid",
-    errors.AuthenticationSchemeInvalid: "AuthenticationSchemeInvalid",
-    errors.AuthenticationFailed: "TokenInvalid",
-    errors.ServiceUnsupported: "ServiceUnsupported",
-    errors.ServiceConfigInvalid: "ServiceConfigInvalid",
-    errors.FilePathInvalid: "FilePathInvalid",
-    errors.FileContentInvalid: "FileContentInvalid",
-    errors.EvaluationTimedOut: "RequestTimeout",
-    errors.ServerBusy: "InfrastructureBusy",
-    errors.JobNotFinished: "JobNotFinished",
-    errors.JobModeConflict: "JobLocked",
-}
-"""openEO 1.x code of each engine error type (the most specific type wins)."""
 
 OPENEO_STATUS: dict[str, int] = {
     "ProcessGraphMissing": 400,
@@ -89,6 +53,7 @@ OPENEO_STATUS: dict[str, int] = {
     "InfrastructureBusy": 503,
     "JobNotFinished": 400,
     "JobLocked": 400,
+    "BadRequest": 400,
 }
 """HTTP status of each openEO code, as openeo-api's ``errors.json`` gives it (codes it
 does not list: the status their meaning calls for)."""
@@ -105,12 +70,9 @@ HTTP_CODES = {401: "AuthenticationRequired", 404: "NotFound", 405: "MethodNotAll
 
 
 def openeo_code(exc: errors.OnDemandError) -> tuple[str, int]:
-    """The openEO code and HTTP status of an engine error."""
-    for kind in type(exc).__mro__:
-        if kind in OPENEO_CODES:
-            code = OPENEO_CODES[kind]
-            return code, OPENEO_STATUS[code]
-    return "BadRequest", 400
+    """The openEO code (from the one error table) and openEO's HTTP status for it."""
+    code = error_row(exc).openeo
+    return code, OPENEO_STATUS[code]
 
 
 def error_body(code: str, message: str, status: int) -> JSONResponse:
