@@ -10,35 +10,40 @@ band name). Band metadata comes from the STAC extensions (``eo:bands``,
 
 from __future__ import annotations
 
-import bisect
 import json
-import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pystac
 import rasterio
 from affine import Affine
 from pystac.stac_io import DefaultStacIO
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
-from rasterio.warp import transform as warp_transform
-from rasterio.warp import transform_bounds
 
 from .bandnames import known_common_name
 from .errors import BandNotFound, CatalogInvalid, CollectionNotFound, InvalidCRS
-from .window import Bounds, parse_crs
+from .item_index import ItemIndex, geometry_bbox
+from .stac_fields import (
+    bbox_geometry,
+    collection_band_meta,
+    is_data_asset,
+    item_crs,
+    item_identity,
+    json_nodata,
+    json_number,
+    parse_nodata,
+    public_stac,
+)
+from .window import Bounds
 
 WGS84 = CRS.from_epsg(4326)
-_NON_DATA_ROLES = frozenset({"thumbnail", "overview", "metadata", "visual"})
 
 
 @dataclass(frozen=True)
@@ -105,14 +110,14 @@ class Collection:
     interval: tuple[datetime, datetime]
     aliases: tuple[str, ...] = ()
     stac: dict[str, Any] = field(default_factory=dict)
-    _index: _ItemIndex = field(init=False, repr=False, compare=False)
+    _index: ItemIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.items:
             raise CatalogInvalid(f"Collection {self.id!r} has no items")
         if list(self.items) != sorted(self.items, key=lambda i: i.datetime):
             object.__setattr__(self, "items", tuple(sorted(self.items, key=lambda i: i.datetime)))
-        object.__setattr__(self, "_index", _ItemIndex(self.items))
+        object.__setattr__(self, "_index", ItemIndex(self.items))
 
     def band(self, ref: str | int) -> Band:
         """Resolve a band by name, band id, common name or an int meaning the band id.
@@ -173,13 +178,13 @@ class Collection:
             entry: dict[str, Any] = {
                 "band_id": b.band_id,
                 "name": b.common_name,
-                "wavelength_nm": _number(b.wavelength_nm),
-                "res_m": _number(b.res_m),
+                "wavelength_nm": json_number(b.wavelength_nm),
+                "res_m": json_number(b.res_m),
                 "type": b.dtype,
-                "scale": _number(b.scale),
-                "offset": _number(b.offset),
+                "scale": json_number(b.scale),
+                "offset": json_number(b.offset),
                 "unit": b.unit,
-                "nodata": None if b.nodata is None else [_json_nodata(b.nodata)],
+                "nodata": None if b.nodata is None else [json_nodata(b.nodata)],
             }
             bands.append({k: v for k, v in entry.items() if v is not None})
         return {
@@ -287,7 +292,7 @@ def _build_collection(
     path: Path | str, coll: pystac.Collection, stac_items: list[pystac.Item], raw: dict[str, Any]
 ) -> Collection:
     """Turn pystac objects into a :class:`Collection`."""
-    band_meta = _collection_band_meta(coll)
+    band_meta = collection_band_meta(coll)
     items = [_build_item(path, coll.id, it) for it in stac_items]
     items.sort(key=lambda i: i.datetime)
     first_assets: dict[str, tuple[Asset, dict[str, Any], Item]] = {}
@@ -332,7 +337,7 @@ def _build_collection(
         bbox=bbox,
         interval=(items[0].datetime, items[-1].datetime),
         aliases=aliases,
-        stac=_public_stac(raw),
+        stac=public_stac(raw),
     )
 
 
@@ -340,36 +345,6 @@ def stac_items_sorted(stac_items: list[pystac.Item], items: list[Item]) -> list[
     """The pystac items in the order of ``items`` (matched by id)."""
     by_id = {it.id: it for it in stac_items}
     return [by_id[i.id] for i in items]
-
-
-def _collection_band_meta(coll: pystac.Collection) -> dict[str, dict[str, Any]]:
-    """Band facts from the collection: ``summaries`` eo:bands and ``item_assets``."""
-    meta: dict[str, dict[str, Any]] = {}
-    summaries = coll.summaries.to_dict() if coll.summaries is not None else {}
-    for entry in summaries.get("eo:bands") or []:
-        if isinstance(entry, dict) and "name" in entry:
-            meta.setdefault(str(entry["name"]), {}).update(eo=entry)
-    item_assets = coll.extra_fields.get("item_assets") or {}
-    for key, spec in item_assets.items():
-        if not isinstance(spec, dict) or set(spec.get("roles") or ()) & _NON_DATA_ROLES:
-            continue
-        slot = meta.setdefault(str(key), {})
-        eo = (spec.get("eo:bands") or [{}])[0]
-        slot["eo"] = {**slot.get("eo", {}), **eo}
-        slot["raster"] = (spec.get("raster:bands") or [{}])[0]
-        if "gsd" in spec:
-            slot["gsd"] = spec["gsd"]
-    return meta
-
-
-def _is_data_asset(asset: pystac.Asset) -> bool:
-    """Whether an asset is a raster band (not a thumbnail or a metadata file)."""
-    roles = set(asset.roles or ())
-    if roles & _NON_DATA_ROLES and "data" not in roles:
-        return False
-    media = (asset.media_type or "").lower()
-    href = asset.href.lower().split("?")[0]
-    return "tiff" in media or href.endswith((".tif", ".tiff")) or "data" in roles
 
 
 def _build_item(path: Path | str, collection_id: str, it: pystac.Item) -> Item:
@@ -385,7 +360,7 @@ def _build_item(path: Path | str, collection_id: str, it: pystac.Item) -> Item:
     assets: dict[str, Asset] = {}
     props = it.properties
     for key, a in it.assets.items():
-        if not _is_data_asset(a):
+        if not is_data_asset(a):
             continue
         href = a.get_absolute_href() or a.href
         extra = a.extra_fields
@@ -404,9 +379,9 @@ def _build_item(path: Path | str, collection_id: str, it: pystac.Item) -> Item:
             raise CatalogInvalid(
                 f"Item {it.id!r} of {path}: asset file {band_asset.href} is missing"
             )
-    crs = _item_crs(it, assets)
-    geometry = it.geometry or _bbox_geometry(it.bbox)
-    raw_bbox = [float(v) for v in (it.bbox or _geometry_bbox(geometry))]
+    crs = item_crs(it, assets)
+    geometry = it.geometry or bbox_geometry(it.bbox)
+    raw_bbox = [float(v) for v in (it.bbox or geometry_bbox(geometry))]
     half = len(raw_bbox) // 2  # 2-D or 3-D bbox
     bbox = (raw_bbox[0], raw_bbox[1], raw_bbox[half], raw_bbox[half + 1])
     return Item(
@@ -416,40 +391,9 @@ def _build_item(path: Path | str, collection_id: str, it: pystac.Item) -> Item:
         geometry=dict(geometry),
         crs=crs,
         assets=MappingProxyType(assets),
-        identity=_identity(it, assets),
+        identity=item_identity(it, assets),
         properties=MappingProxyType(dict(props)),
     )
-
-
-def _item_crs(it: pystac.Item, assets: Mapping[str, Asset]) -> CRS:
-    """The item's CRS from ``proj:*`` (item or first asset) or else the first file."""
-    sources = [it.properties] + [it.assets[k].extra_fields for k in assets]
-    for src in sources:
-        if src.get("proj:epsg"):
-            return parse_crs(int(src["proj:epsg"]))
-        if src.get("proj:code"):
-            return parse_crs(str(src["proj:code"]))
-        if src.get("proj:wkt2"):
-            return parse_crs(str(src["proj:wkt2"]))
-        if src.get("proj:projjson"):
-            return CRS.from_user_input(json.dumps(src["proj:projjson"]))
-    first = next(iter(assets.values()))
-    with rasterio.open(first.href) as ds:
-        if ds.crs is None:
-            raise CatalogInvalid(f"Item {it.id!r}: no proj:* CRS and {first.href} has no CRS")
-        return CRS.from_user_input(ds.crs)
-
-
-def _identity(it: pystac.Item, assets: Mapping[str, Asset]) -> str:
-    """STAC ``updated`` if present, else every asset file's mtime (ns), else the id.
-
-    All mtimes, not the newest: rewriting an older band file must change the identity.
-    """
-    updated = it.properties.get("updated")
-    if updated:
-        return str(updated)
-    mtimes = [str(os.stat(a.href).st_mtime_ns) for a in assets.values() if "://" not in a.href]
-    return ":".join(mtimes) if mtimes else it.id
 
 
 def _build_band(
@@ -465,7 +409,7 @@ def _build_band(
         actual = float(raster["spatial_resolution"])
     dtype = raster.get("data_type")
     has_nodata = "nodata" in raster
-    nodata = _parse_nodata(raster["nodata"]) if has_nodata else None
+    nodata = parse_nodata(raster["nodata"]) if has_nodata else None
     if dtype is None or not has_nodata or actual is None:
         with rasterio.open(asset.href) as ds:
             dtype = dtype or ds.dtypes[0]
@@ -493,212 +437,7 @@ def _build_band(
     return band, actual
 
 
-def _parse_nodata(value: Any) -> float | None:
-    """STAC nodata: a number or one of the strings ``nan``, ``inf``, ``-inf``."""
-    if value is None:
-        return None
-    return float(value)
-
-
-def _json_nodata(value: float) -> float | str:
-    """Nodata for JSON: NaN and infinities as the STAC strings ``nan``/``inf``/``-inf``."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return _number(value)  # type: ignore[return-value]
-
-
-def _number(value: float | None) -> float | int | None:
-    """Integral floats as ints, so JSON shows ``60`` rather than ``60.0``."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
-
-
-def _public_stac(raw: dict[str, Any]) -> dict[str, Any]:
-    """The collection JSON with local links dropped (only absolute URLs kept)."""
-    out = dict(raw)
-    out["links"] = [
-        link for link in raw.get("links", [])
-        if isinstance(link, dict) and str(link.get("href", "")).startswith(("http://", "https://"))
-        and link.get("rel") not in ("self", "root", "parent", "item", "child")
-    ]
-    return out
-
-
-def _bbox_geometry(bbox: list[float] | None) -> dict[str, Any]:
-    """A GeoJSON polygon of a bbox."""
-    if not bbox:
-        raise CatalogInvalid("item has neither geometry nor bbox")
-    w, s, e, n = bbox[0], bbox[1], bbox[-2], bbox[-1]
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
-
-
-def _geometry_bbox(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
-    """The bbox of a Polygon/MultiPolygon."""
-    pts = np.concatenate([np.asarray(r, dtype=float)[:, :2] for r in _exteriors(geometry)])
-    return (float(pts[:, 0].min()), float(pts[:, 1].min()),
-            float(pts[:, 0].max()), float(pts[:, 1].max()))
-
-
-def _exteriors(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
-    """Exterior rings of a Polygon or MultiPolygon."""
-    kind = geometry.get("type")
-    coords = geometry.get("coordinates") or []
-    if kind == "Polygon":
-        return [coords[0]]
-    if kind == "MultiPolygon":
-        return [poly[0] for poly in coords]
-    raise CatalogInvalid(f"unsupported footprint geometry type {kind!r}")
-
-
 def _band_number(name: str) -> int | None:
     """``B08`` / ``B8`` -> 8; other names -> None."""
     digits = name.lstrip("Bb")
     return int(digits) if digits.isdigit() and digits != name else None
-
-
-# --------------------------------------------------------------------------- search
-
-
-class _ItemIndex:
-    """Item bboxes as arrays plus sorted timestamps: fast bbox and date filtering."""
-
-    def __init__(self, items: tuple[Item, ...]) -> None:
-        self.items = items
-        self.times = [i.datetime.timestamp() for i in items]
-        boxes = np.array([i.bbox for i in items], dtype=float).reshape(-1, 4)
-        self.west, self.south, self.east, self.north = boxes.T
-        self.rect = [_is_rectangle(i.geometry, i.bbox) for i in items]
-        self.rings = [
-            None if rect else [np.asarray(r, dtype=float)[:, :2] for r in _exteriors(i.geometry)]
-            for i, rect in zip(items, self.rect, strict=True)
-        ]
-
-    def search(
-        self, bounds: Bounds, crs: CRS, start: datetime | None, end: datetime | None
-    ) -> list[Item]:
-        """See :meth:`Collection.search`."""
-        lo = 0 if start is None else bisect.bisect_left(self.times, _utc(start).timestamp())
-        hi = len(self.items) if end is None else bisect.bisect_right(
-            self.times, _utc(end).timestamp()
-        )
-        if lo >= hi:
-            return []
-        left, bottom, right, top = (float(v) for v in bounds)
-        query = _query_in_wgs84(crs, (left, bottom, right, top))
-        qwest, qsouth, qeast, qnorth = query.bbox
-        sl = slice(lo, hi)
-        ok = (self.south[sl] <= qnorth) & (self.north[sl] >= qsouth)
-        ok &= _lon_overlap(self.west[sl], self.east[sl], qwest, qeast)
-        out = []
-        for k in np.flatnonzero(ok):
-            idx = lo + int(k)
-            rings = self.rings[idx]
-            if rings is None or query.ring is None or any(
-                _rings_intersect(r, query.ring) for r in rings
-            ):
-                out.append(self.items[idx])
-        return out
-
-
-@dataclass(frozen=True)
-class _Query:
-    """Query bounds in WGS84: a bbox and (when not crossing the antimeridian) a ring."""
-
-    bbox: tuple[float, float, float, float]
-    ring: np.ndarray | None
-
-
-@lru_cache(maxsize=4096)
-def _query_in_wgs84(crs: CRS, bounds: tuple[float, float, float, float]) -> _Query:
-    """Transform query bounds to WGS84 once per (crs, bounds); densified edges."""
-    if crs == WGS84 or crs.to_epsg() == 4326:
-        w, s, e, n = bounds
-        ring = np.array([[w, s], [e, s], [e, n], [w, n], [w, s]], dtype=float)
-        return _Query(bounds, ring)
-    box = transform_bounds(crs, WGS84, *bounds, densify_pts=21)
-    w, s, e, n = bounds
-    t = np.linspace(0.0, 1.0, 22)[:-1]
-    xs = np.concatenate([w + (e - w) * t, np.full_like(t, e), e - (e - w) * t, np.full_like(t, w)])
-    ys = np.concatenate([np.full_like(t, s), s + (n - s) * t, np.full_like(t, n), n - (n - s) * t])
-    lon, lat = warp_transform(crs, WGS84, xs.tolist(), ys.tolist())
-    ring = np.column_stack([lon + lon[:1], lat + lat[:1]])
-    if box[0] > box[2] or not np.all(np.isfinite(ring)):
-        return _Query(box, None)
-    return _Query(box, ring)
-
-
-def _lon_overlap(west: np.ndarray, east: np.ndarray, qwest: float, qeast: float) -> np.ndarray:
-    """Longitude interval overlap, with either side allowed to cross the antimeridian."""
-
-    def simple(w: np.ndarray, e: np.ndarray, qw: float, qe: float) -> np.ndarray:
-        return (w <= qe) & (e >= qw)
-
-    crosses = west > east
-    if qwest > qeast:
-        parts = [(qwest, 180.0), (-180.0, qeast)]
-    else:
-        parts = [(qwest, qeast)]
-    result = np.zeros(west.shape, dtype=bool)
-    for qw, qe in parts:
-        result |= simple(west, np.where(crosses, 180.0, east), qw, qe)
-        result |= crosses & simple(np.full_like(west, -180.0), east, qw, qe)
-    return result
-
-
-def _is_rectangle(geometry: Mapping[str, Any], bbox: tuple[float, ...]) -> bool:
-    """Whether the footprint is exactly its bbox (then the bbox test is exact)."""
-    try:
-        rings = _exteriors(geometry)
-    except CatalogInvalid:
-        return True
-    if len(rings) != 1:
-        return False
-    pts = {(round(p[0], 9), round(p[1], 9)) for p in rings[0]}
-    w, s, e, n = bbox[0], bbox[1], bbox[-2], bbox[-1]
-    corners = {(round(x, 9), round(y, 9)) for x in (w, e) for y in (s, n)}
-    return pts == corners
-
-
-def _rings_intersect(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two closed simple rings (as filled polygons) intersect."""
-    if _points_in_ring(a[:1], b)[0] or _points_in_ring(b[:1], a)[0]:
-        return True
-    p1, p2 = a[:-1, None, :], a[1:, None, :]
-    q1, q2 = b[None, :-1, :], b[None, 1:, :]
-
-    def orient(o: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        cross = (p[..., 0] - o[..., 0]) * (q[..., 1] - o[..., 1]) - (p[..., 1] - o[..., 1]) * (
-            q[..., 0] - o[..., 0]
-        )
-        return np.asarray(np.sign(cross), dtype=float)
-
-    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
-    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
-    crossing = (d1 * d2 <= 0) & (d3 * d4 <= 0)
-    # collinear segments pass the sign test even when disjoint: check their x/y overlap
-    overlap = (
-        (np.minimum(p1[..., 0], p2[..., 0]) <= np.maximum(q1[..., 0], q2[..., 0]))
-        & (np.minimum(q1[..., 0], q2[..., 0]) <= np.maximum(p1[..., 0], p2[..., 0]))
-        & (np.minimum(p1[..., 1], p2[..., 1]) <= np.maximum(q1[..., 1], q2[..., 1]))
-        & (np.minimum(q1[..., 1], q2[..., 1]) <= np.maximum(p1[..., 1], p2[..., 1]))
-    )
-    return bool(np.any(crossing & overlap))
-
-
-def _points_in_ring(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """Even-odd rule point-in-polygon for each point."""
-    x, y = points[:, 0:1], points[:, 1:2]
-    x1, y1, x2, y2 = ring[:-1, 0], ring[:-1, 1], ring[1:, 0], ring[1:, 1]
-    straddle = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xcross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    counts = np.asarray(np.count_nonzero(straddle & (x < xcross), axis=1))
-    return np.asarray(counts % 2 == 1, dtype=bool)
-
-
-def _utc(when: datetime) -> datetime:
-    """Naive datetimes are UTC."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
