@@ -180,6 +180,16 @@ class ServerBusy(OnDemandError, RuntimeError):
     code = 503
 
 
+class StoreUnavailable(ServerBusy):
+    """The shared job store (PostgreSQL) cannot be reached right now; retry shortly."""
+
+
+class StoreConfigInvalid(OnDemandError, ValueError):
+    """A ``--store`` or ``--results`` location cannot be used (unknown scheme, bad URL)."""
+
+    code = 400
+
+
 class JobNotFinished(OnDemandError, ValueError):
     """A job's batch results are asked for before its batch run has finished."""
 

@@ -1,50 +1,24 @@
-"""Job and service records, persisted in SQLite (WAL) under the data dir.
+"""Job and service records and their store (SQLite or PostgreSQL, see :mod:`ondemand.store`).
 
-Safe for several server processes on one machine: every operation opens its own
-short transaction; SQLite serializes writers and WAL lets readers go on.
+Every operation is one short transaction, so several server processes, on one machine
+(SQLite) or on many (PostgreSQL), see one consistent set of jobs and services.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import JobModeConflict, ResourceNotFound
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    title TEXT,
-    process_graph TEXT NOT NULL,
-    output TEXT,
-    mode TEXT NOT NULL DEFAULT 'none',
-    status TEXT NOT NULL DEFAULT 'submitted',
-    progress INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    submitted TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user_id);
-CREATE TABLE IF NOT EXISTS services (
-    service_id TEXT PRIMARY KEY,
-    job_id TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
-    user_id TEXT NOT NULL,
-    service_type TEXT NOT NULL,
-    args TEXT NOT NULL,
-    title TEXT,
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS services_job ON services (job_id);
-"""
+from .errors import ArgumentInvalid, JobModeConflict, ResourceNotFound
+from .store import Database, Transaction
+from .store.base import Row
+from .store.sqlite import SQLiteDatabase
 
 BATCH_COLUMNS = {
     "batch_output": "TEXT",
@@ -145,42 +119,21 @@ class ServiceRecord:
 
 
 class JobStore:
-    """Jobs and services of every user in one SQLite file."""
+    """Jobs and services of every user in one database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30.0)
-        try:
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-            _add_batch_columns(db)
-            db.executescript(RESULTS_SCHEMA)
-        finally:
-            db.close()
+    def __init__(
+        self, db: Database | Path, service_types: Collection[str] | None = None
+    ) -> None:
+        self.db: Database = SQLiteDatabase(db) if isinstance(db, Path) else db
+        self.service_types = None if service_types is None else tuple(service_types)
+        """Accepted service types (None: any); the protocols registered decide."""
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A connection in an immediate transaction, for stores sharing this file."""
-        return self._connect()
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A transaction, for stores sharing this database (the batch queue)."""
+        return self.db.transaction()
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a transaction (committed on success, rolled back on error)."""
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=30000")
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[Transaction]:
+        return self.db.transaction()
 
     # ------------------------------------------------------------------ jobs
 
@@ -195,7 +148,7 @@ class JobStore:
         stamp = now()
         job_id = secrets.token_hex(12)
         with self._connect() as db:
-            db.execute(
+            db.run(
                 "INSERT INTO jobs (job_id, user_id, title, process_graph, output, submitted, "
                 "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (job_id, user_id, title, json.dumps(process_graph), _dump(output), stamp, stamp),
@@ -205,7 +158,7 @@ class JobStore:
     def get_job(self, job_id: str, user_id: str | None) -> JobRecord:
         """A job of ``user_id`` (any user when None); another user's job is not found."""
         with self._connect() as db:
-            row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            row = db.one("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
         if row is None or (user_id is not None and row["user_id"] != user_id):
             raise ResourceNotFound(f"Job {job_id!r} does not exist")
         return _job(row)
@@ -213,9 +166,9 @@ class JobStore:
     def list_jobs(self, user_id: str) -> list[JobRecord]:
         """Every job of a user, oldest first."""
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM jobs WHERE user_id = ? ORDER BY submitted", (user_id,)
-            ).fetchall()
+            rows = db.query(
+                "SELECT * FROM jobs WHERE user_id = ? ORDER BY submitted, job_id", (user_id,)
+            )
         return [_job(r) for r in rows]
 
     def update_job(self, job_id: str, user_id: str | None, **fields: Any) -> JobRecord:
@@ -232,7 +185,7 @@ class JobStore:
         values["updated"] = now()
         assignments = ", ".join(f"{k} = ?" for k in values)
         with self._connect() as db:
-            db.execute(
+            db.run(
                 f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*values.values(), job_id)
             )
         return self.get_job(job_id, user_id)
@@ -241,7 +194,7 @@ class JobStore:
         """Delete a job and its services."""
         self.get_job(job_id, user_id)
         with self._connect() as db:
-            db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+            db.run("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
     # -------------------------------------------------------------- services
 
@@ -254,11 +207,16 @@ class JobStore:
         title: str | None = None,
     ) -> ServiceRecord:
         """Publish a job as a service with an unguessable id."""
+        if self.service_types is not None and service_type not in self.service_types:
+            raise ArgumentInvalid(
+                f"Service type {service_type!r} is not supported; use one of "
+                f"{', '.join(self.service_types)}"
+            )
         self.get_job(job_id, user_id)
         stamp = now()
         service_id = secrets.token_hex(16)
         with self._connect() as db:
-            db.execute(
+            db.run(
                 "INSERT INTO services (service_id, job_id, user_id, service_type, args, title, "
                 "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -277,9 +235,7 @@ class JobStore:
     def get_service(self, service_id: str, user_id: str | None) -> ServiceRecord:
         """A service (of ``user_id`` unless None: service URLs are capability URLs)."""
         with self._connect() as db:
-            row = db.execute(
-                "SELECT * FROM services WHERE service_id = ?", (service_id,)
-            ).fetchone()
+            row = db.one("SELECT * FROM services WHERE service_id = ?", (service_id,))
         if row is None or (user_id is not None and row["user_id"] != user_id):
             raise ResourceNotFound(f"Service {service_id!r} does not exist")
         return _service(row)
@@ -287,9 +243,10 @@ class JobStore:
     def list_services(self, user_id: str) -> list[ServiceRecord]:
         """Every service of a user, oldest first."""
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM services WHERE user_id = ? ORDER BY created", (user_id,)
-            ).fetchall()
+            rows = db.query(
+                "SELECT * FROM services WHERE user_id = ? ORDER BY created, service_id",
+                (user_id,),
+            )
         return [_service(r) for r in rows]
 
     def update_service(
@@ -298,7 +255,7 @@ class JobStore:
         """Replace a service's arguments and/or title."""
         current = self.get_service(service_id, user_id)
         with self._connect() as db:
-            db.execute(
+            db.run(
                 "UPDATE services SET args = ?, title = ?, updated = ? WHERE service_id = ?",
                 (
                     json.dumps(dict(args if args is not None else current.args)),
@@ -313,21 +270,7 @@ class JobStore:
         """Stop and delete a service."""
         self.get_service(service_id, user_id)
         with self._connect() as db:
-            db.execute("DELETE FROM services WHERE service_id = ?", (service_id,))
-
-
-def _add_batch_columns(db: sqlite3.Connection) -> None:
-    """Add the batch columns to a ``jobs`` table of an older file (once, under a write lock)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-        for name, kind in BATCH_COLUMNS.items():
-            if name not in present:
-                db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+            db.run("DELETE FROM services WHERE service_id = ?", (service_id,))
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:
@@ -335,7 +278,7 @@ def _dump(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(dict(value))
 
 
-def _job(row: sqlite3.Row) -> JobRecord:
+def _job(row: Row) -> JobRecord:
     """A job record from a row."""
     return JobRecord(
         job_id=row["job_id"],
@@ -358,7 +301,7 @@ def _job(row: sqlite3.Row) -> JobRecord:
     )
 
 
-def _service(row: sqlite3.Row) -> ServiceRecord:
+def _service(row: Row) -> ServiceRecord:
     """A service record from a row."""
     return ServiceRecord(
         service_id=row["service_id"],

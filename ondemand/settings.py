@@ -55,6 +55,28 @@ class Settings:
     """Worker processes of the local Dask cluster (one thread each)."""
     batch_chunk_size: int = 1024
     """Side in pixels of the square chunks a batch job's output is split into."""
+    batch_lease_seconds: float = 30.0
+    """How long a server's claim on a running batch job lasts without renewal; a job whose
+    server died is resumed by another server after this long."""
+    store: str | None = None
+    """Where jobs, services, tokens and the batch queue live: a ``postgresql://`` URL
+    shared by several servers, or None for ``data_dir/jobs.sqlite``."""
+    store_pool_size: int = 10
+    """Connections each server process keeps open to a PostgreSQL store at most."""
+    store_wait_seconds: float = 5.0
+    """How long a request waits for a PostgreSQL connection (the database is down or every
+    connection busy) before it is answered 503 with Retry-After."""
+    results: str | None = None
+    """Where batch results live: a folder (shared by the servers) or
+    ``s3://BUCKET/PREFIX``; None for ``data_dir/results``."""
+    files_dir: Path | None = None
+    """Folder of users' uploaded files (shared by the servers); None for
+    ``data_dir/files``."""
+
+    @property
+    def files_root(self) -> Path:
+        """The folder holding every user's files."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @property
     def uses_demo(self) -> bool:
@@ -70,6 +92,11 @@ class Settings:
             values["data_dir"] = Path(env["ONDEMAND_DATA_DIR"])
         if "ONDEMAND_USERS_FILE" in env:
             values["users_file"] = Path(env["ONDEMAND_USERS_FILE"])
+        for name in ("store", "results"):
+            if f"ONDEMAND_{name.upper()}" in env:
+                values[name] = env[f"ONDEMAND_{name.upper()}"] or None
+        if env.get("ONDEMAND_FILES_DIR"):
+            values["files_dir"] = Path(env["ONDEMAND_FILES_DIR"])
         if "ONDEMAND_DASK_SCHEDULER" in env:
             values["dask_scheduler"] = env["ONDEMAND_DASK_SCHEDULER"] or None
         if "ONDEMAND_CATALOGS" in env:
@@ -98,6 +125,9 @@ class Settings:
             "ONDEMAND_DEMO": "1" if self.demo else "0",
             "ONDEMAND_INSECURE": "1" if self.insecure else "0",
             "ONDEMAND_DASK_SCHEDULER": self.dask_scheduler or "",
+            "ONDEMAND_STORE": self.store or "",
+            "ONDEMAND_RESULTS": self.results or "",
+            "ONDEMAND_FILES_DIR": "" if self.files_dir is None else str(self.files_dir),
         }
         if self.users_file is not None:
             env["ONDEMAND_USERS_FILE"] = str(self.users_file)
@@ -124,5 +154,8 @@ NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("batch_jobs", int),
     ("batch_workers", int),
     ("batch_chunk_size", int),
+    ("batch_lease_seconds", float),
+    ("store_pool_size", int),
+    ("store_wait_seconds", float),
 )
 """Numeric settings and their types, read from ``ONDEMAND_<NAME>``."""

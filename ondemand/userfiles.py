@@ -1,12 +1,13 @@
-"""User files: one folder per user, confined paths, atomic writes, a size limit and a quota.
+"""User files: one folder per user, confined paths, atomic writes, a size limit, a quota.
 
-A user's files live under ``data_dir / "files" / <user_id>``. Every path is checked
-before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty segments,
-no absolute paths or drive letters, no backslashes, control characters or NUL, nothing
-still URL-encoded after the one decoding HTTP does, no segment starting with a dot,
-segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
-are never followed. An upload is written to a hidden temporary file beside its
-target and renamed over it once complete, so a half-written file is never visible.
+A user's files live under ``FILES_ROOT / <user_id>``, where the files root is
+``data_dir / "files"`` or a shared folder (``--files-dir``) that every server mounts. Every path is
+checked before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty
+segments, no absolute paths or drive letters, no backslashes, control characters or NUL,
+nothing still URL-encoded after the one decoding HTTP does, no segment starting with a
+dot, segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
+are never followed. An upload is written to a hidden temporary file beside its target
+and renamed over it once complete, so a half-written file is never visible.
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ class UserFiles:
         self.quota_bytes = quota_bytes
 
     @classmethod
-    def of(cls, data_dir: Path, user_id: str, *, max_file_bytes: int,
+    def of(cls, files_root: Path, user_id: str, *, max_file_bytes: int,
            quota_bytes: int) -> UserFiles:
-        """The files of ``user_id`` under ``data_dir / "files"``."""
-        root = data_dir / "files" / check_user_id(user_id)
+        """The files of ``user_id`` under ``files_root`` (``Settings.files_root``)."""
+        root = files_root / check_user_id(user_id)
         return cls(root, max_file_bytes=max_file_bytes, quota_bytes=quota_bytes)
 
     def resolve(self, path: str) -> Path:

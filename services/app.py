@@ -15,7 +15,7 @@ from ondemand.settings import Settings
 from .access import protocol_routes
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
-from .protocol import Protocol
+from .protocol import Protocol, service_types
 from .registry import PROTOCOLS
 from .state import build_state
 
@@ -25,7 +25,8 @@ def create_app(settings: Settings, protocols: tuple[Protocol, ...] = PROTOCOLS) 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state = await anyio.to_thread.run_sync(build_state, settings)
+        kinds = tuple(service_types(protocols))
+        state = await anyio.to_thread.run_sync(build_state, settings, kinds)
         app.state.ondemand = state
         if state.batch is not None:
             state.batch.start()

@@ -48,6 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
         "env ONDEMAND_DASK_SCHEDULER)",
     )
     serve.add_argument(
+        "--store",
+        default=None,
+        metavar="postgresql://USER@HOST/DB",
+        help="keep jobs, services, tokens and the batch queue in this PostgreSQL database, "
+        "shared by several servers (default: DATA_DIR/jobs.sqlite; env ONDEMAND_STORE)",
+    )
+    serve.add_argument(
+        "--results",
+        default=None,
+        metavar="FOLDER|s3://BUCKET/PREFIX",
+        help="where batch results live: a (shared) folder or an S3-compatible bucket "
+        "(default: DATA_DIR/results; env ONDEMAND_RESULTS)",
+    )
+    serve.add_argument(
+        "--files-dir",
+        type=Path,
+        default=None,
+        help="folder of users' uploaded files, shared by several servers "
+        "(default: DATA_DIR/files; env ONDEMAND_FILES_DIR)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -126,6 +147,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         users_file=args.users,
         insecure=args.insecure or None,
         dask_scheduler=args.dask_scheduler,
+        store=args.store,
+        results=args.results,
+        files_dir=args.files_dir,
     )
 
 

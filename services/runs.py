@@ -6,17 +6,21 @@ shapes of these same calls on the one job store and batch runner.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-from ondemand.batch.results import ResultFile, run_dir
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ondemand.batch.results import ResultFile
 from ondemand.batch.run import check_output
 from ondemand.batch.runner import BatchRunner
 from ondemand.errors import ResourceNotFound
 from ondemand.jobs import JobRecord, check_mode_change
 
+from .ranges import ranged_response
 from .state import AppState
 
 
@@ -40,7 +44,7 @@ def queue_run(state: AppState, job: JobRecord, output: Mapping[str, Any] | None)
     runner = runner_of(state)
     queued, previous = runner.store.queue(job.job_id, job.user_id, output)
     if previous is not None:
-        shutil.rmtree(run_dir(state.settings.data_dir, job.job_id, previous), ignore_errors=True)
+        state.results.remove_run(job.job_id, previous)
     runner.wake()
     return queued
 
@@ -50,15 +54,32 @@ def cancel_run(state: AppState, job: JobRecord) -> None:
     runner = runner_of(state)
     previous = runner.store.cancel(job.job_id, job.user_id)
     if previous is not None:
-        shutil.rmtree(run_dir(state.settings.data_dir, job.job_id, previous), ignore_errors=True)
+        state.results.remove_run(job.job_id, previous)
     runner.wake()
 
 
-def result_path(state: AppState, job: JobRecord, name: str) -> tuple[Path, ResultFile]:
-    """The file of a finished run's result ``name`` and its record (else ResourceNotFound)."""
+def result_file(state: AppState, job: JobRecord, name: str) -> tuple[ResultFile, int]:
+    """A finished run's result ``name``: its record and size in the result storage
+    (else ResourceNotFound). Blocking: the storage may be a bucket."""
     for result in runner_of(state).store.results(job.job_id):
         if result.name == name and job.run_id is not None:
-            path = run_dir(state.settings.data_dir, job.job_id, job.run_id) / name
-            if path.is_file():
-                return path, result
+            size = state.results.size(job.job_id, job.run_id, name)
+            if size is not None:
+                return result, size
     raise ResourceNotFound(f"Job {job.job_id!r} has no result file {name!r}")
+
+
+def result_bytes(state: AppState, job: JobRecord, name: str) -> bytes:
+    """The whole content of a (small) result file, e.g. the STAC item. Blocking."""
+    _, size = result_file(state, job, name)
+    assert job.run_id is not None
+    return b"".join(state.results.read(job.job_id, job.run_id, name, 0, size))
+
+
+async def result_response(request: Request, state: AppState, job: JobRecord,
+                          name: str) -> Response:
+    """A result file as a download from the result storage (HEAD and Range work)."""
+    result, size = await anyio.to_thread.run_sync(result_file, state, job, name)
+    assert job.run_id is not None
+    reader = partial(state.results.read, job.job_id, job.run_id, name)
+    return ranged_response(request, size, reader, result.media_type, f"{job.job_id}-{name}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,12 +14,14 @@ from starlette.requests import Request
 
 from ondemand.accounts import AccountFile
 from ondemand.batch.runner import BatchRunner
+from ondemand.batch.storage import ResultStorage, open_results
 from ondemand.cache import TileCache
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
 from ondemand.jobs import JobStore
 from ondemand.settings import Settings
+from ondemand.store import Database, open_database
 from ondemand.tokens import TokenStore
 
 from .authenticator import Authenticator
@@ -38,6 +40,8 @@ class AppState:
     """Encoded tiles and, through the engine, intermediates of map tiles."""
     jobs: JobStore
     tokens: TokenStore
+    results: ResultStorage
+    """Where batch results live (a folder or a bucket every server reads)."""
     auth: Authenticator | None
     """None when no users file is configured: every caller is the local user."""
     batch: BatchRunner | None = None
@@ -56,18 +60,23 @@ class AppState:
         )
 
     def close(self) -> None:
-        """Release threads and files."""
+        """Release threads, files and database connections."""
         self.engine.close()
         self.tiles.close()
+        self.jobs.db.close()
 
 
-def build_state(settings: Settings) -> AppState:
-    """Load (and on first start generate) the catalogs and build the engine."""
+def build_state(settings: Settings, service_types: Collection[str] | None = None) -> AppState:
+    """Load (and on first start generate) the catalogs and build the engine; the job store
+    accepts ``service_types`` (the registered protocols'; None: any)."""
     paths: list[Path] = list(settings.catalogs)
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
     catalog = Catalog.load(paths)
-    tokens = TokenStore(settings.data_dir / "tokens.sqlite", settings.token_ttl_seconds)
+    database: Database = open_database(
+        settings.store, settings.data_dir, settings.store_pool_size, settings.store_wait_seconds
+    )
+    tokens = TokenStore(database, settings.token_ttl_seconds)
     auth = None
     if settings.users_file is not None:
         auth = Authenticator(AccountFile(settings.users_file), tokens)
@@ -77,11 +86,12 @@ def build_state(settings: Settings) -> AppState:
         catalog=catalog,
         engine=Engine(catalog, settings, cache=tiles),
         tiles=tiles,
-        jobs=JobStore(settings.data_dir / "jobs.sqlite"),
+        jobs=JobStore(database, service_types),
         tokens=tokens,
+        results=open_results(settings.results, settings.data_dir),
         auth=auth,
     )
-    state.batch = BatchRunner(settings, paths, state.jobs, state.engine)
+    state.batch = BatchRunner(settings, paths, state.jobs, state.engine, state.results)
     return state
 
 

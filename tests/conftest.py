@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,12 @@ from starlette.testclient import TestClient
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
+from ondemand.store import Database
+from ondemand.store.postgres import PostgresDatabase
+from ondemand.store.sqlite import SQLiteDatabase
 from services import create_app
 from tests.support.polygons import NAME, POLYGON
+from tests.support.postgres import Postgres, running_postgres, why_no_postgres
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,3 +62,27 @@ def uploaded(client: TestClient) -> Iterator[None]:
     assert response.status_code == 204, response.text
     yield
     client.delete(f"/users/me/files/{NAME}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server for the run (initdb in a temporary folder, on loopback)."""
+    reason = why_no_postgres()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty store database of each kind: the same store tests run against both."""
+    if request.param == "sqlite":
+        yield SQLiteDatabase(tmp_path / "jobs.sqlite")
+        return
+    server: Postgres = request.getfixturevalue("postgres")
+    db = PostgresDatabase(server.create_database(f"t_{uuid.uuid4().hex[:12]}"))
+    try:
+        yield db
+    finally:
+        db.close()

@@ -1,16 +1,15 @@
 """Where batch results live and how they are described: files and a STAC item.
 
-Layout: ``data_dir/results/{job_id}/{run_id}/`` holds one run's files. A run's
-directory is only ever written by that run, so re-queuing or deleting a job never
-races with a run still writing; a result file appears under its name only complete
-(written to a temporary name, then renamed).
+A run writes its files in ``data_dir/staging/{job_id}/{run_id}/``, a folder only that
+run writes, so re-queuing or deleting a job never races with a run still writing; once
+complete they are published to the result storage (:mod:`.storage`), which every
+server reads downloads from.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,36 +38,9 @@ class ResultFile:
     roles: tuple[str, ...]
 
 
-def results_root(data_dir: Path) -> Path:
-    """The directory of every job's results."""
-    return data_dir / "results"
-
-
-def run_dir(data_dir: Path, job_id: str, run_id: str) -> Path:
-    """The directory of one run of one job."""
-    return results_root(data_dir) / job_id / run_id
-
-
-def remove_runs(data_dir: Path, job_id: str, keep: str | None = None) -> None:
-    """Delete a job's run directories except ``keep`` (the job's directory when none is left)."""
-    job_dir = results_root(data_dir) / job_id
-    if not job_dir.is_dir():
-        return
-    for entry in job_dir.iterdir():
-        if entry.name != keep:
-            shutil.rmtree(entry, ignore_errors=True)
-    if keep is None:
-        shutil.rmtree(job_dir, ignore_errors=True)
-
-
-def remove_orphans(data_dir: Path, job_ids: set[str]) -> None:
-    """Delete result directories of jobs that no longer exist."""
-    root = results_root(data_dir)
-    if not root.is_dir():
-        return
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name not in job_ids:
-            shutil.rmtree(entry, ignore_errors=True)
+def staging_dir(data_dir: Path, job_id: str, run_id: str) -> Path:
+    """The local folder where one run writes its files before publishing them."""
+    return data_dir / "staging" / job_id / run_id
 
 
 def raster_file(path: Path) -> ResultFile:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from distributed import Future, KilledWorker
 
 from ..engine import Engine, ResultKind
-from ..errors import NoData, OnDemandError
+from ..errors import NoData, OnDemandError, StoreUnavailable
 from ..evaluate import CompiledGraph
 from ..jobs import JobRecord
 from ..layer import acquisition_times
@@ -29,7 +29,8 @@ from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
 from .layout import batch_spec
-from .results import RASTER_NAME, raster_file, run_dir, stac_item, write_item
+from .results import RASTER_NAME, ResultFile, raster_file, stac_item, staging_dir, write_item
+from .storage import ResultStorage
 from .store import BatchStore
 from .tables import run_table, table_spec
 from .worker import ChunkResult, ChunkTask, EngineSpec, evaluate_chunk
@@ -54,6 +55,8 @@ class RunContext:
     engine: Engine
     engine_spec: EngineSpec
     data_dir: Path
+    files_root: Path
+    results: ResultStorage
     chunk_size: int
     stop: threading.Event
 
@@ -88,11 +91,12 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
     """Run a claimed job to the end and record the outcome in the store."""
     assert job.run_id is not None
     run_id = job.run_id
-    directory = run_dir(ctx.data_dir, job.job_id, run_id)
+    directory = staging_dir(ctx.data_dir, job.job_id, run_id)
     try:
         return _run(job, run_id, directory, ctx)
     except _Stopped as stopped:
         shutil.rmtree(directory, ignore_errors=True)
+        ctx.results.remove_run(job.job_id, run_id)
         if stopped.outcome == "stopped":
             ctx.store.requeue(job.job_id, run_id)
         return stopped.outcome
@@ -115,10 +119,8 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     compiled = ctx.engine.compile(job.process_graph)
     if ctx.engine.result_kind(compiled) is ResultKind.TABLE:
         _check(job, run_id, 0, ctx)
-        table = run_table(job, compiled, output, directory, ctx.engine, ctx.data_dir)
-        if not ctx.store.finish(job.job_id, run_id, [table]):
-            raise _Stopped("canceled")
-        return "finished"
+        table = run_table(job, compiled, output, directory, ctx.engine, ctx.files_root)
+        return _publish(job, run_id, directory, [table], ctx)
     spec = batch_spec(output)
     window = ctx.engine.output_window(compiled, spec)
     dates = acquisition_times(compiled)
@@ -138,7 +140,17 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     assert assembler.layout is not None
     raster = raster_file(directory / RASTER_NAME)
     item = write_item(directory, stac_item(job.job_id, window, assembler.layout, raster, dates))
-    if not ctx.store.finish(job.job_id, run_id, [raster, item]):
+    return _publish(job, run_id, directory, [raster, item], ctx)
+
+
+def _publish(
+    job: JobRecord, run_id: str, directory: Path, files: list[ResultFile], ctx: RunContext
+) -> Outcome:
+    """Move the files to the result storage, then record the run as finished."""
+    _check(job, run_id, ASSEMBLY_PERCENT, ctx)
+    ctx.results.publish(job.job_id, run_id, directory, [f.name for f in files])
+    shutil.rmtree(directory, ignore_errors=True)
+    if not ctx.store.finish(job.job_id, run_id, files):
         raise _Stopped("canceled")
     return "finished"
 
@@ -210,7 +222,12 @@ def _check(job: JobRecord, run_id: str, percent: int, ctx: RunContext) -> None:
     """Record progress; stop if the server is stopping or the run was canceled."""
     if ctx.stop.is_set():
         raise _Stopped("stopped")
-    if not ctx.store.progress(job.job_id, run_id, percent):
+    try:
+        current = ctx.store.progress(job.job_id, run_id, percent)
+    except StoreUnavailable:
+        log.warning("store unavailable; batch run %s goes on without recording progress", run_id)
+        return
+    if not current:
         raise _Stopped("canceled")
 
 

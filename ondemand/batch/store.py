@@ -1,24 +1,32 @@
-"""Batch state in the job store's SQLite file: queue, claims, progress, results.
+"""Batch state in the job store's database: queue, claims with leases, progress, results.
 
-Every change is one immediate transaction, so several server processes sharing the
-file see one consistent queue. A run only changes its job while the job's ``run_id``
-is still its own and the job is still running: a run that was canceled, re-queued or
-deleted can finish its work but can no longer touch the job.
+Every change is one transaction, so servers sharing the database (processes of one
+machine on SQLite, machines on PostgreSQL) see one consistent queue. Claims serialize
+on a lock, so the limit of running jobs holds across servers. A claimed run holds a
+lease that its server renews (:meth:`BatchStore.heartbeat`); a run whose lease expired
+(its server died or lost the database) is queued again by any server
+(:meth:`BatchStore.recover`), under a new run id. A run only changes its job while the
+job's ``run_id`` is still its own and the job is still running: a run that was
+canceled, re-queued, taken over or deleted can finish its work but can no longer touch
+the job, so no run's outcome is recorded twice.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ResourceNotFound
 from ..jobs import JobRecord, JobStore, now
+from ..store import Transaction
+from ..store.base import Params, Row
 from .results import ResultFile
 
 ACTIVE = ("queued", "running")
+LEASE_SECONDS = 60.0
+"""Default lease of a claimed run; servers renew it well before it ends."""
 
 
 class BatchStore:
@@ -40,11 +48,12 @@ class BatchStore:
             previous = None if active else row["run_id"]
             if not active:
                 stamp = now()
-                db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
-                db.execute(
+                db.run("DELETE FROM results WHERE job_id = ?", (job_id,))
+                db.run(
                     "UPDATE jobs SET mode = 'batch', status = 'queued', progress = 0, "
                     "error = NULL, batch_output = ?, run_id = NULL, queued = ?, started = NULL, "
-                    "finished = NULL, attempts = 0, updated = ? WHERE job_id = ?",
+                    "finished = NULL, attempts = 0, lease_owner = NULL, lease_expires = NULL, "
+                    "updated = ? WHERE job_id = ?",
                     (None if output is None else json.dumps(dict(output)), stamp, stamp, job_id),
                 )
         return self.jobs.get_job(job_id, user_id), None if previous is None else str(previous)
@@ -53,64 +62,93 @@ class BatchStore:
         """Stop a batch run (queued or running), forget its results; returns that run."""
         with self.jobs.transaction() as db:
             previous = _row(db, job_id, user_id)["run_id"]
-            db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
-            db.execute(
-                "UPDATE jobs SET status = 'canceled', run_id = NULL, updated = ? "
-                "WHERE job_id = ? AND mode = 'batch'",
+            db.run("DELETE FROM results WHERE job_id = ?", (job_id,))
+            db.run(
+                "UPDATE jobs SET status = 'canceled', run_id = NULL, lease_owner = NULL, "
+                "lease_expires = NULL, updated = ? WHERE job_id = ? AND mode = 'batch'",
                 (now(), job_id),
             )
         return None if previous is None else str(previous)
 
-    def claim(self, limit: int) -> JobRecord | None:
+    def claim(
+        self, limit: int, owner: str = "local", lease_seconds: float = LEASE_SECONDS
+    ) -> JobRecord | None:
         """Start the next queued job if fewer than ``limit`` run; fair across users.
 
         The next job is the oldest queued job of the user with the fewest running jobs.
+        ``owner`` names the claiming server; it holds the run for ``lease_seconds``.
         """
         with self.jobs.transaction() as db:
-            running = db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE mode = 'batch' AND status = 'running'"
-            ).fetchone()[0]
-            if running >= limit:
+            db.lock("ondemand-batch-claim")
+            running = db.one(
+                "SELECT COUNT(*) AS n FROM jobs WHERE mode = 'batch' AND status = 'running'"
+            )
+            if running is None or running["n"] >= limit:
                 return None
-            row = db.execute(
+            row = db.one(
                 "SELECT j.job_id FROM jobs j WHERE j.mode = 'batch' AND j.status = 'queued' "
                 "ORDER BY (SELECT COUNT(*) FROM jobs r WHERE r.user_id = j.user_id "
-                "AND r.mode = 'batch' AND r.status = 'running'), j.queued LIMIT 1"
-            ).fetchone()
+                "AND r.mode = 'batch' AND r.status = 'running'), j.queued, j.job_id LIMIT 1"
+            )
             if row is None:
                 return None
             stamp = now()
-            db.execute(
+            db.run(
                 "UPDATE jobs SET status = 'running', run_id = ?, progress = 0, started = ?, "
-                "attempts = attempts + 1, updated = ? WHERE job_id = ?",
-                (secrets.token_hex(8), stamp, stamp, row["job_id"]),
+                "attempts = attempts + 1, lease_owner = ?, lease_expires = ?, updated = ? "
+                "WHERE job_id = ? AND status = 'queued'",
+                (secrets.token_hex(8), stamp, owner, db.clock() + lease_seconds, stamp,
+                 row["job_id"]),
             )
         return self.jobs.get_job(row["job_id"], None)
+
+    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> set[str]:
+        """Extend the leases of ``owner``'s runs; the runs it still holds."""
+        if not run_ids:
+            return set()
+        marks = ", ".join("?" for _ in run_ids)
+        with self.jobs.transaction() as db:
+            until = db.clock() + lease_seconds
+            db.run(
+                f"UPDATE jobs SET lease_expires = ? WHERE lease_owner = ? AND status = 'running' "
+                f"AND run_id IN ({marks})",
+                (until, owner, *run_ids),
+            )
+            rows = db.query(
+                f"SELECT run_id FROM jobs WHERE lease_owner = ? AND status = 'running' "
+                f"AND run_id IN ({marks})",
+                (owner, *run_ids),
+            )
+        return {str(r["run_id"]) for r in rows}
 
     def progress(self, job_id: str, run_id: str, percent: int) -> bool:
         """Record progress; False when the run is no longer the job's running run."""
         with self.jobs.transaction() as db:
-            changed = db.execute(
+            changed = db.run(
                 "UPDATE jobs SET progress = ?, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (percent, now(), job_id, run_id),
-            ).rowcount
+            )
         return changed == 1
 
     def finish(self, job_id: str, run_id: str, files: Sequence[ResultFile]) -> bool:
         """Mark the run finished with its files; False when it was canceled meanwhile."""
         with self.jobs.transaction() as db:
             stamp = now()
-            changed = db.execute(
-                "UPDATE jobs SET status = 'finished', progress = 100, finished = ?, updated = ? "
+            changed = db.run(
+                "UPDATE jobs SET status = 'finished', progress = 100, finished = ?, "
+                "lease_owner = NULL, lease_expires = NULL, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (stamp, stamp, job_id, run_id),
-            ).rowcount
+            )
             if changed != 1:
                 return False
-            db.executemany(
-                "INSERT OR REPLACE INTO results (job_id, name, run_id, media_type, size, title, "
-                "roles, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.run_many(
+                "INSERT INTO results (job_id, name, run_id, media_type, size, title, roles, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE "
+                "SET run_id = excluded.run_id, media_type = excluded.media_type, "
+                "size = excluded.size, title = excluded.title, roles = excluded.roles, "
+                "created = excluded.created",
                 [
                     (job_id, f.name, run_id, f.media_type, f.size, f.title,
                      json.dumps(list(f.roles)), stamp)
@@ -123,40 +161,68 @@ class BatchStore:
         """Mark the run failed with a message for the user."""
         with self.jobs.transaction() as db:
             stamp = now()
-            changed = db.execute(
-                "UPDATE jobs SET status = 'error', error = ?, finished = ?, updated = ? "
+            changed = db.run(
+                "UPDATE jobs SET status = 'error', error = ?, finished = ?, lease_owner = NULL, "
+                "lease_expires = NULL, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (message, stamp, stamp, job_id, run_id),
-            ).rowcount
+            )
         return changed == 1
 
     def requeue(self, job_id: str, run_id: str) -> bool:
         """Put a running run back in the queue (the server is stopping)."""
         with self.jobs.transaction() as db:
-            changed = db.execute(
-                "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, updated = ? "
+            changed = db.run(
+                "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, "
+                "lease_owner = NULL, lease_expires = NULL, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (now(), job_id, run_id),
-            ).rowcount
+            )
         return changed == 1
 
-    def recover(self, max_attempts: int) -> list[str]:
-        """Jobs left running by a server that died: queue them again, or fail them.
+    def recover(self, max_attempts: int, node: str | None = None) -> list[str]:
+        """Runs whose server died: queue them again, or fail them; their job ids.
 
-        Called by the process that runs batch jobs when it takes over, so every job still
-        marked running was interrupted. A job interrupted ``max_attempts`` times is marked
-        as an error instead (it may be what brings the server down).
+        With ``node`` None every running run is taken as interrupted (one machine, whose
+        batch leader is the caller). Otherwise the runs whose lease expired and those
+        owned by ``node`` (this machine, whose previous leader died) are. A job
+        interrupted ``max_attempts`` times is marked as an error instead (it may be what
+        brings servers down).
         """
+        if node is None:
+            return self._recover(max_attempts, "", lambda db: ())
+        return self._recover(
+            max_attempts,
+            " AND (lease_expires IS NULL OR lease_expires < ? OR lease_owner LIKE ?)",
+            lambda db: (db.clock(), f"{node}/%"),
+        )
+
+    def recover_expired(self, max_attempts: int) -> list[str]:
+        """Runs whose lease expired (their server stopped renewing it): as :meth:`recover`."""
+        return self._recover(
+            max_attempts,
+            " AND (lease_expires IS NULL OR lease_expires < ?)",
+            lambda db: (db.clock(),),
+        )
+
+    def _recover(
+        self, max_attempts: int, condition: str, params: Callable[[Transaction], Params]
+    ) -> list[str]:
+        """Re-queue (or fail) the running runs matching ``condition``."""
         with self.jobs.transaction() as db:
-            rows = db.execute(
+            db.lock("ondemand-batch-claim")
+            rows = db.query(
                 "SELECT job_id, attempts FROM jobs WHERE mode = 'batch' AND status = 'running'"
-            ).fetchall()
+                + condition,
+                params(db),
+            )
             stamp = now()
             for row in rows:
                 if row["attempts"] >= max_attempts:
-                    db.execute(
+                    db.run(
                         "UPDATE jobs SET status = 'error', error = ?, run_id = NULL, "
-                        "finished = ?, updated = ? WHERE job_id = ?",
+                        "lease_owner = NULL, lease_expires = NULL, finished = ?, updated = ? "
+                        "WHERE job_id = ?",
                         (
                             f"The batch run was interrupted {row['attempts']} times by a server "
                             "stop and was not restarted again; check the server's memory and "
@@ -167,21 +233,19 @@ class BatchStore:
                         ),
                     )
                 else:
-                    db.execute(
+                    db.run(
                         "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, "
-                        "updated = ? WHERE job_id = ?",
+                        "lease_owner = NULL, lease_expires = NULL, updated = ? WHERE job_id = ?",
                         (stamp, row["job_id"]),
                     )
-        return [row["job_id"] for row in rows]
+        return [str(row["job_id"]) for row in rows]
 
     def results(self, job_id: str) -> list[ResultFile]:
         """The files of the job's finished run, data files first."""
         with self.jobs.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM results WHERE job_id = ? ORDER BY name", (job_id,)
-            ).fetchall()
+            rows = db.query("SELECT * FROM results WHERE job_id = ? ORDER BY name", (job_id,))
         files = [
-            ResultFile(r["name"], r["media_type"], r["size"], r["title"] or r["name"],
+            ResultFile(r["name"], r["media_type"], int(r["size"]), r["title"] or r["name"],
                        tuple(json.loads(r["roles"])))
             for r in rows
         ]
@@ -190,22 +254,21 @@ class BatchStore:
     def job_ids(self) -> set[str]:
         """Every job id in the store."""
         with self.jobs.transaction() as db:
-            return {row[0] for row in db.execute("SELECT job_id FROM jobs")}
+            return {str(row["job_id"]) for row in db.query("SELECT job_id FROM jobs")}
 
     def active_runs(self) -> dict[str, str]:
         """``{job_id: run_id}`` of the jobs whose results must be kept."""
         with self.jobs.transaction() as db:
-            rows = db.execute(
+            rows = db.query(
                 "SELECT job_id, run_id FROM jobs WHERE mode = 'batch' AND run_id IS NOT NULL "
                 "AND status IN ('running', 'finished')"
-            ).fetchall()
-        return {row["job_id"]: row["run_id"] for row in rows}
+            )
+        return {str(row["job_id"]): str(row["run_id"]) for row in rows}
 
 
-def _row(db: sqlite3.Connection, job_id: str, user_id: str | None) -> sqlite3.Row:
+def _row(db: Transaction, job_id: str, user_id: str | None) -> Row:
     """The job's row (of ``user_id`` unless None), else ResourceNotFound."""
-    row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+    row = db.one("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
     if row is None or (user_id is not None and row["user_id"] != user_id):
         raise ResourceNotFound(f"Job {job_id!r} does not exist")
-    assert isinstance(row, sqlite3.Row)
     return row

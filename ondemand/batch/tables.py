@@ -44,12 +44,14 @@ def run_table(
     output: Mapping[str, Any] | None,
     directory: Path,
     engine: Engine,
-    data_dir: Path,
+    files_root: Path,
 ) -> ResultFile:
     """Evaluate the table, encode it, and write it atomically into ``directory``."""
     spec = table_spec(output)
     # regions are read, never written, from the owner's files: no size limits apply
-    files = UserFiles.of(data_dir, job.user_id, max_file_bytes=sys.maxsize, quota_bytes=sys.maxsize)
+    files = UserFiles.of(
+        files_root, job.user_id, max_file_bytes=sys.maxsize, quota_bytes=sys.maxsize
+    )
     table = engine.evaluate_table(compiled, policy=CACHED, user_files=files)
     encoded = encode_table(table, spec)
     directory.mkdir(parents=True, exist_ok=True)

@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from ondemand.batch.store import BatchStore
 from ondemand.errors import ArgumentInvalid, JobNotFinished, OutputOptionInvalid
 from ondemand.jobs import JobRecord
 
 from ..body import read_json
-from ..runs import cancel_run, queue_run, result_path, runner_of
+from ..runs import cancel_run, queue_run, result_response, runner_of
 from ..state import run_blocking, state_of
 from ..users import current_user
 
@@ -112,10 +112,4 @@ async def download_links(request: Request) -> Response:
 async def download_result(request: Request) -> Response:
     """``GET /jobs/{id}/results/{name}``: one result file (Range requests work)."""
     job, _ = _finished(request)
-    path, result = result_path(state_of(request), job, request.path_params["name"])
-    return FileResponse(
-        path,
-        media_type=result.media_type,
-        filename=f"{job.job_id}-{result.name}",
-        content_disposition_type="attachment",
-    )
+    return await result_response(request, state_of(request), job, request.path_params["name"])

@@ -50,7 +50,7 @@ def files_of(request: Request, user_id: str = "me") -> UserFiles:
     if user != caller:
         raise ResourceNotFound(f"No files of user {user_id!r} are available to you")
     settings = state_of(request).settings
-    return UserFiles.of(settings.data_dir, user, max_file_bytes=settings.max_file_bytes,
+    return UserFiles.of(settings.files_root, user, max_file_bytes=settings.max_file_bytes,
                         quota_bytes=settings.user_quota_bytes)
 
 

@@ -81,8 +81,9 @@ def test_kill_9_and_restart(collection: Path, tmp_path: Path) -> None:
     finally:
         server.stop(kill=True)
     assert_gone(children)
-    partial = list((tmp_path / "results" / interrupted).rglob(".partial*"))
-    assert partial, "the run was writing when it was killed"
+    partial = list((tmp_path / "staging" / interrupted).rglob(".partial*"))
+    assert partial, "the run was writing (in its staging folder) when it was killed"
+    assert not (tmp_path / "results" / interrupted).exists(), "nothing published half-done"
 
     server = Server(tmp_path, collection, **ENV)
     try:
@@ -94,6 +95,7 @@ def test_kill_9_and_restart(collection: Path, tmp_path: Path) -> None:
         with rasterio.open(io.BytesIO(result_bytes(server.http, interrupted))) as src:
             assert src.shape == (1500, 2000) and src.count == 2
         assert not list((tmp_path / "results").rglob(".partial*"))
+        assert not list((tmp_path / "staging").rglob(".partial*"))
         runs = [p for p in (tmp_path / "results" / interrupted).iterdir()]
         assert len(runs) == 1  # the killed run's directory is gone
         children = descendants(server.process.pid)

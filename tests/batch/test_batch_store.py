@@ -1,4 +1,4 @@
-"""The batch state in the SQLite job store: queue, fair claims, recovery, old files."""
+"""The batch state in the job store (SQLite and PostgreSQL): queue, fair claims, recovery."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import pytest
 from ondemand.batch.results import ResultFile
 from ondemand.batch.store import BatchStore
 from ondemand.jobs import JobStore
+from ondemand.store import Database
 
 GRAPH = {"process_id": "NDVI", "args": {}}
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> BatchStore:
-    return BatchStore(JobStore(tmp_path / "jobs.sqlite"))
+def store(database: Database) -> BatchStore:
+    """The batch store on each kind of database (SQLite, PostgreSQL)."""
+    return BatchStore(JobStore(database))
 
 
 def queued(store: BatchStore, user: str) -> str:

@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from ondemand.batch.results import ITEM_NAME
 from ondemand.errors import ArgumentInvalid, JobModeConflict, JobNotFinished
 from ondemand.jobs import JobRecord
 
 from ...body import read_json
-from ...runs import cancel_run, queue_run, result_path, runner_of
+from ...runs import cancel_run, queue_run, result_bytes, result_response, runner_of
 from ...state import AppState, run_blocking, state_of
 from .auth import api_url, user_of
 from .result import check_graph, process_graph_of
@@ -213,10 +213,10 @@ def _stored_item(state: AppState, job: JobRecord) -> dict[str, Any]:
     """The STAC item the run wrote beside a raster result; for tables, the footprint of
     the collections the graph loads."""
     try:
-        path, _ = result_path(state, job, ITEM_NAME)
+        content = result_bytes(state, job, ITEM_NAME)
     except LookupError:
         return _source_footprint(state, job)
-    loaded = json.loads(path.read_text())
+    loaded = json.loads(content)
     return loaded if isinstance(loaded, dict) else {}
 
 
@@ -242,13 +242,7 @@ async def download_asset(request: Request) -> Response:
     """``GET /jobs/{job_id}/results/assets/{name}``: one result file (HEAD and Range)."""
     job = await _job(request)
     _finished(job)
-    path, result = result_path(state_of(request), job, request.path_params["name"])
-    return FileResponse(
-        path,
-        media_type=result.media_type,
-        filename=f"{job.job_id}-{result.name}",
-        content_disposition_type="attachment",
-    )
+    return await result_response(request, state_of(request), job, request.path_params["name"])
 
 
 async def get_logs(request: Request) -> Response:

@@ -1,0 +1,217 @@
+"""Two servers as two hosts (127.0.0.2 and 127.0.0.3) over one PostgreSQL store, one
+results folder, one users' files folder and one Dask cluster with two workers.
+
+The servers are module-scoped, as a deployment is: the last test kills one of them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import mercantile
+import numpy as np
+import psycopg
+import pytest
+import rasterio
+from rasterio.warp import transform_bounds
+
+from tests.support.batchdata import MIN_NDVI, done, make_series, wait_for
+from tests.support.cluster import Host, Shared, dask_cluster
+from tests.support.polygons import NAME, POLYGON
+from tests.support.postgres import Postgres
+
+ENV = {
+    "ONDEMAND_BATCH_CHUNK_SIZE": "64",
+    "ONDEMAND_BATCH_LEASE_SECONDS": "3",
+    "ONDEMAND_STORE_WAIT_SECONDS": "1",
+    "ONDEMAND_STORE_POOL_SIZE": "12",
+}
+SLOW = {"format": "GTiff", "width": 2000, "height": 1500}
+"""About 750 chunks: long enough to be killed mid-run."""
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Host, Host, Shared]]:
+    root = tmp_path_factory.mktemp("cluster")
+    store = postgres.create_database("cluster")
+    with dask_cluster(workers=2) as scheduler:
+        shared = Shared(store, root / "shared-results", root / "shared-files", scheduler,
+                        make_series(root / "data"))
+        hosts: list[Host] = []
+        try:
+            for address, name in (("127.0.0.2", "a"), ("127.0.0.3", "b")):
+                hosts.append(Host(address, root / name, shared, **ENV))
+            yield hosts[0], hosts[1], shared
+        finally:
+            for host in hosts:
+                host.stop()
+
+
+def tiles_over_the_data(zoom: int) -> list[mercantile.Tile]:
+    west, south, east, north = transform_bounds("EPSG:32633", "EPSG:4326",
+                                                500000, 3997000, 504000, 4000000)
+    return list(mercantile.tiles(west, south, east, north, zoom))
+
+
+def test_a_service_created_on_a_serves_identical_tiles_from_b(
+    deployment: tuple[Host, Host, Shared],
+) -> None:
+    a, b, _ = deployment
+    job = a.http.post("/jobs", json={"process_graph": MIN_NDVI}).json()["job_id"]
+    service = a.http.post("/services", json={"job_id": job, "type": "xyz"})
+    assert service.status_code in (200, 201), service.text
+    service_id = service.json()["service_id"]
+    assert b.http.get(f"/jobs/{job}").json()["mode"] == "on_demand"
+    tiles = tiles_over_the_data(14)
+    assert tiles
+    valid = 0
+    for tile in tiles:
+        for ext in ("tif", "png"):
+            path = f"/services/{service_id}/xyz/{tile.z}/{tile.x}/{tile.y}.{ext}"
+            from_a, from_b = a.http.get(path), b.http.get(path)
+            assert from_a.status_code == from_b.status_code == 200, (from_a.text, from_b.text)
+            assert from_a.content == from_b.content
+            if ext == "tif":
+                with rasterio.open(io.BytesIO(from_b.content)) as src:
+                    valid += int(np.ma.count(src.read(1, masked=True)))
+    assert valid > 0, "the tiles hold NDVI values, not only no-data"
+    # each server computed its tiles itself: two caches, no sharing
+    assert (a.data_dir / "cache").is_dir() and (b.data_dir / "cache").is_dir()
+
+
+def test_files_uploaded_through_a_are_seen_by_b(deployment: tuple[Host, Host, Shared]) -> None:
+    a, b, shared = deployment
+    put = a.http.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
+    assert put.status_code == 204, put.text
+    listed = {f["name"] for f in b.http.get("/files/me").json()}
+    assert NAME in listed
+    assert b.http.get(f"/users/me/files/{NAME}").content == json.dumps(POLYGON).encode()
+    assert (shared.files / "local" / NAME).is_file() or any(shared.files.rglob(NAME))
+
+
+def test_200_jobs_created_concurrently_through_both_are_listed_once_on_both(
+    deployment: tuple[Host, Host, Shared],
+) -> None:
+    a, b, _ = deployment
+    before = {j["job_id"] for j in a.http.get("/jobs").json()}
+
+    def create(n: int) -> str:
+        host = (a, b)[n % 2]
+        with httpx.Client(base_url=host.url, timeout=60) as http:
+            response = http.post("/jobs", json={"process_graph": MIN_NDVI, "title": f"job {n}"})
+        assert response.status_code in (200, 201), response.text
+        return str(response.json()["job_id"])
+
+    with ThreadPoolExecutor(16) as pool:
+        created = list(pool.map(create, range(200)))
+    assert len(set(created)) == 200
+    for host in (a, b):
+        listed = [j["job_id"] for j in host.http.get("/jobs").json() if j["job_id"] not in before]
+        assert Counter(listed) == Counter(created)
+    titles = {j["title"] for j in b.http.get("/jobs").json() if j["job_id"] in set(created)}
+    assert titles == {f"job {n}" for n in range(200)}
+
+
+def test_postgres_restart_mid_load_answers_503_then_recovers(
+    deployment: tuple[Host, Host, Shared], postgres: Postgres,
+) -> None:
+    a, b, _ = deployment
+    statuses: Counter[int] = Counter()
+    missing_retry_after: list[str] = []
+    stop = threading.Event()
+
+    def load(host: Host) -> None:
+        with httpx.Client(base_url=host.url, timeout=60) as http:
+            while not stop.is_set():
+                for response in (http.get("/jobs"),
+                                 http.post("/jobs", json={"process_graph": MIN_NDVI})):
+                    statuses[response.status_code] += 1
+                    if response.status_code == 503 and "retry-after" not in response.headers:
+                        missing_retry_after.append(response.text)
+                    if response.status_code == 503:
+                        assert response.json()["code"] == 503
+                time.sleep(0.02)
+
+    threads = [threading.Thread(target=load, args=(h,)) for h in (a, b, a, b)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1)
+        postgres.stop()
+        time.sleep(3)
+        postgres.start()
+        time.sleep(3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert statuses[503] > 0, statuses
+    assert set(statuses) <= {200, 201, 503}, statuses
+    assert not missing_retry_after
+    for host in (a, b):  # recovered without a restart: every request answered again
+        for _ in range(5):
+            assert host.http.get("/jobs").status_code == 200
+            assert host.http.post("/jobs", json={"process_graph": MIN_NDVI}).status_code in (
+                200, 201)
+
+
+def lease_of(store: str, job_id: str) -> dict[str, Any]:
+    with psycopg.connect(store) as conn:
+        row = conn.execute(
+            "SELECT lease_owner, attempts, run_id, status FROM jobs WHERE job_id = %s", (job_id,)
+        ).fetchone()
+        runs = conn.execute(
+            "SELECT DISTINCT run_id FROM results WHERE job_id = %s", (job_id,)
+        ).fetchall()
+    assert row is not None
+    return {"owner": row[0], "attempts": row[1], "run_id": row[2], "status": row[3],
+            "result_runs": [r[0] for r in runs]}
+
+
+def test_a_killed_server_s_batch_job_is_resumed_by_the_other_once(
+    deployment: tuple[Host, Host, Shared],
+) -> None:
+    a, b, shared = deployment
+    body = {"process_graph": MIN_NDVI, "output": SLOW}
+    job_id = a.http.post("/jobs", json=body).json()["job_id"]
+    assert a.http.post(f"/jobs/{job_id}/batch").status_code == 204
+    running = wait_for(a.http.get, job_id, lambda j: j["status"] == "running"
+                       and j["progress"] >= 5, timeout=120)
+    assert running["status"] == "running"
+    lease = lease_of(shared.store, job_id)
+    runner, other = (a, b) if lease["owner"].startswith(a.node + "/") else (b, a)
+    assert lease["owner"].startswith(runner.node + "/")
+    runner.kill()
+    finished = wait_for(other.http.get, job_id, done, timeout=180)
+    assert finished["status"] == "finished", finished
+    after = lease_of(shared.store, job_id)
+    assert after["attempts"] == 2 and after["run_id"] != lease["run_id"]
+    assert after["result_runs"] == [after["run_id"]]
+    runs = [p.name for p in (shared.results / job_id).iterdir()]
+    assert runs == [after["run_id"]]  # the killed run published nothing
+    links = other.http.get(f"/jobs/{job_id}/batch/download").json()
+    href = links[0]["href"]
+    assert href.startswith(other.url)
+    whole = other.http.get(href)
+    assert whole.status_code == 200 and int(whole.headers["content-length"]) == len(whole.content)
+    part = other.http.get(href, headers={"Range": "bytes=1000-5095"})
+    assert part.status_code == 206 and part.content == whole.content[1000:5096]
+    assert part.headers["content-range"] == f"bytes 1000-5095/{len(whole.content)}"
+    sync = other.http.post("/jobs/execute", json=body)
+    assert sync.status_code == 200, sync.text
+    with rasterio.open(io.BytesIO(whole.content)) as batch, \
+            rasterio.open(io.BytesIO(sync.content)) as direct:
+        assert batch.shape == direct.shape == (1500, 2000)
+        np.testing.assert_array_equal(batch.read_masks(1), direct.read_masks(1))
+        np.testing.assert_array_equal(batch.read(1, masked=True).filled(0),
+                                      direct.read(1, masked=True).filled(0))

@@ -1,0 +1,133 @@
+"""Several servers as several hosts: ``ondemand serve`` processes on 127.0.0.2, 127.0.0.3, ...
+
+Each server has its own data dir (so its own tile cache and node id) and shares the
+PostgreSQL store, the results folder, the users' files folder and one Dask cluster
+(``dask scheduler`` plus ``dask worker`` processes) with the others, as machines behind
+a load balancer do. Every process is started here and stopped (or killed) here.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+from distributed import Client
+
+from tests.support.batchdata import ROOT, child_env, free_port
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """Terminate processes and their children; kill what is left after ``timeout``."""
+    tree: list[psutil.Process] = []
+    for process in processes:
+        try:
+            parent = psutil.Process(process.pid)
+            tree += [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    for leftover in alive:
+        leftover.kill()
+    for process in processes:
+        process.wait(10)
+
+
+@contextmanager
+def dask_cluster(workers: int = 2) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` ``dask worker`` processes (one thread each)."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", str(port), "--no-dashboard"],
+        env=child_env(), cwd=ROOT, stderr=subprocess.DEVNULL,
+    )]
+    try:
+        for _ in range(workers):
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                 "--no-dashboard", "--host", "127.0.0.1"],
+                env=child_env(), cwd=ROOT, stderr=subprocess.DEVNULL,
+            ))
+        wait_for_workers(address, workers)
+        yield address
+    finally:
+        stop_processes(processes)
+
+
+def wait_for_workers(address: str, count: int, timeout: float = 60) -> None:
+    """Block until the scheduler at ``address`` has ``count`` workers."""
+    with Client(address, timeout=timeout) as client:
+        client.wait_for_workers(count, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the servers of one deployment share."""
+
+    store: str
+    results: Path
+    files: Path
+    dask: str
+    catalog: Path
+
+
+class Host:
+    """One server on its own loopback address with its own data dir."""
+
+    def __init__(self, address: str, data_dir: Path, shared: Shared, **env: str) -> None:
+        self.address = address
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.url = f"http://{address}:{self.port}"
+        command = [
+            sys.executable, "-m", "services.cli", "serve", "--host", address,
+            "--port", str(self.port), "--data-dir", str(data_dir), "--catalog",
+            str(shared.catalog), "--store", shared.store, "--results", str(shared.results),
+            "--files-dir", str(shared.files), "--dask-scheduler", shared.dask,
+            "--log-level", "warning",
+        ]
+        self.process = subprocess.Popen(
+            command, env=child_env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.http = httpx.Client(base_url=self.url, timeout=60)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if self.http.get("/").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server on {address} did not start ({self.process.poll()})")
+            time.sleep(0.2)
+
+    @property
+    def node(self) -> str:
+        """The node id in this server's lease owner names."""
+        return (self.data_dir / "node-id").read_text().strip()
+
+    def kill(self) -> None:
+        """SIGKILL the server (no shutdown of any kind, as when a machine dies)."""
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        """Stop the server as its service manager would."""
+        self.http.close()
+        stop_processes([self.process])
