@@ -190,6 +190,12 @@ class StoreConfigInvalid(OnDemandError, ValueError):
     code = 400
 
 
+class ResultStorageFailed(OnDemandError, OSError):
+    """Batch results cannot be written to or read from their storage (folder, bucket)."""
+
+    code = 500
+
+
 class JobNotFinished(OnDemandError, ValueError):
     """A job's batch results are asked for before its batch run has finished."""
 

@@ -69,6 +69,8 @@ class AppState:
 def build_state(settings: Settings, service_types: Collection[str] | None = None) -> AppState:
     """Load (and on first start generate) the catalogs and build the engine; the job store
     accepts ``service_types`` (the registered protocols'; None: any)."""
+    results = open_results(settings.results, settings.data_dir)
+    results.check()
     paths: list[Path] = list(settings.catalogs)
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
@@ -88,7 +90,7 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
         tiles=tiles,
         jobs=JobStore(database, service_types),
         tokens=tokens,
-        results=open_results(settings.results, settings.data_dir),
+        results=results,
         auth=auth,
     )
     state.batch = BatchRunner(settings, paths, state.jobs, state.engine, state.results)

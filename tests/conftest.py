@@ -19,6 +19,7 @@ from ondemand.store.sqlite import SQLiteDatabase
 from services import create_app
 from tests.support.polygons import NAME, POLYGON
 from tests.support.postgres import Postgres, running_postgres, why_no_postgres
+from tests.support.s3 import CREDENTIALS, s3_server, why_no_s3
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -86,3 +87,20 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's server mode) on loopback for the run."""
+    reason = why_no_s3()
+    if reason is not None:
+        pytest.skip(reason)
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture()
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test S3 server's credentials in the environment, as a deployment sets them."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from ..errors import StoreConfigInvalid
+from ..errors import ResultStorageFailed, StoreConfigInvalid
 
 READ_BLOCK = 1024 * 1024
 """Bytes read from storage per step of a download."""
@@ -45,15 +45,35 @@ class ResultStorage:
         parts = [self.root, job_id, *(p for p in (run_id, name) if p is not None)]
         return "/".join(parts)
 
+    def check(self) -> None:
+        """Fail now, with a message, if the storage cannot be used (no bucket, no folder)."""
+        try:
+            if self.is_local:
+                self.fs.makedirs(self.root, exist_ok=True)
+            elif not self.fs.exists(self.root.split("/", 1)[0]):
+                raise FileNotFoundError(f"bucket {self.root.split('/', 1)[0]!r} does not exist")
+        except Exception as exc:
+            raise StoreConfigInvalid(
+                f"The results location {self.location!r} cannot be used "
+                f"({type(exc).__name__}: {exc}); create it or fix --results"
+            ) from exc
+
     def publish(self, job_id: str, run_id: str, staging: Path, names: list[str]) -> None:
         """Move a complete run's files from the staging folder into the storage."""
         target = self.path(job_id, run_id)
-        self.fs.makedirs(target, exist_ok=True)
-        for name in names:
+        try:
             if self.is_local:
-                shutil.move(staging / name, f"{target}/{name}")
-            else:
-                self.fs.put_file(str(staging / name), f"{target}/{name}")
+                self.fs.makedirs(target, exist_ok=True)
+            for name in names:
+                if self.is_local:
+                    shutil.move(staging / name, f"{target}/{name}")
+                else:
+                    self.fs.put_file(str(staging / name), f"{target}/{name}")
+        except Exception as exc:
+            raise ResultStorageFailed(
+                f"Storing the results in {self.location} failed ({type(exc).__name__}: {exc}); "
+                "queue the job again once the storage works"
+            ) from exc
 
     def size(self, job_id: str, run_id: str, name: str) -> int | None:
         """A file's size in bytes, None when it does not exist."""

@@ -1,0 +1,74 @@
+"""A batch job whose results live in an S3 bucket: published there, downloaded with Range."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import pytest
+import rasterio
+from starlette.testclient import TestClient
+
+from ondemand.errors import StoreConfigInvalid
+from ondemand.settings import Settings
+from services import create_app
+from tests.support.batchdata import MIN_NDVI, done, make_series, wait_for
+
+
+def test_batch_results_in_a_bucket_download_with_range(
+    tmp_path: Path, s3_endpoint: str, s3_credentials: None
+) -> None:
+    bucket = f"results-{uuid.uuid4().hex[:10]}"
+    fs = fsspec.filesystem("s3", client_kwargs={"endpoint_url": s3_endpoint},
+                           skip_instance_cache=True, use_listings_cache=False)
+    fs.mkdir(bucket)
+    collection = make_series(tmp_path / "data")
+    settings = Settings(
+        data_dir=tmp_path / "server", catalogs=(collection,), batch_chunk_size=128,
+        batch_workers=1, results=f"s3://{bucket}/ondemand?endpoint_url={s3_endpoint}",
+    )
+    with TestClient(create_app(settings)) as client:
+        job_id = client.post("/jobs", json={"process_graph": MIN_NDVI}).json()["job_id"]
+        assert client.post(f"/jobs/{job_id}/batch").status_code == 204
+        assert wait_for(client.get, job_id, done, timeout=120)["status"] == "finished"
+        links = client.get(f"/jobs/{job_id}/batch/download").json()
+        whole = client.get(links[0]["href"])
+        assert whole.status_code == 200
+        assert int(whole.headers["content-length"]) == len(whole.content) == links[0]["file:size"]
+        for spec, expected in (
+            ("bytes=0-99", whole.content[:100]),
+            ("bytes=4000-", whole.content[4000:]),
+            ("bytes=-10", whole.content[-10:]),
+        ):
+            part = client.get(links[0]["href"], headers={"Range": spec})
+            assert part.status_code == 206 and part.content == expected, spec
+        beyond = client.get(links[0]["href"], headers={"Range": f"bytes={len(whole.content)}-"})
+        assert beyond.status_code == 416
+        assert beyond.headers["content-range"] == f"bytes */{len(whole.content)}"
+        sync = client.post("/jobs/execute", json={"process_graph": MIN_NDVI}).content
+        run_id = client.app.state.ondemand.jobs.get_job(job_id, None).run_id  # type: ignore[attr-defined]
+    stored = fs.ls(f"{bucket}/ondemand/{job_id}/{run_id}", detail=False)
+    assert sorted(p.rsplit("/", 1)[1] for p in stored) == ["result.json", "result.tif"]
+    assert fs.cat(f"{bucket}/ondemand/{job_id}/{run_id}/result.tif") == whole.content
+    assert not (tmp_path / "server" / "results").exists()  # nothing kept locally
+    assert not any((tmp_path / "server" / "staging").rglob("*.tif"))
+    with rasterio.open(io.BytesIO(whole.content)) as a, rasterio.open(io.BytesIO(sync)) as b:
+        np.testing.assert_array_equal(a.read_masks(1), b.read_masks(1))
+        np.testing.assert_array_equal(a.read(1, masked=True).filled(0),
+                                      b.read(1, masked=True).filled(0))
+
+
+def test_a_missing_bucket_stops_the_server_at_start_with_a_message(
+    tmp_path: Path, s3_endpoint: str, s3_credentials: None
+) -> None:
+    settings = Settings(data_dir=tmp_path, demo=True,
+                        results=f"s3://no-such-bucket-here/x?endpoint_url={s3_endpoint}")
+    with pytest.raises(StoreConfigInvalid, match="'no-such-bucket-here' does not exist"):
+        with TestClient(create_app(settings)):
+            pass
+    fs = fsspec.filesystem("s3", client_kwargs={"endpoint_url": s3_endpoint},
+                           skip_instance_cache=True, use_listings_cache=False)
+    assert not fs.exists("no-such-bucket-here")  # not created behind the operator's back
