@@ -16,15 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import mercantile
 import numpy as np
 import psycopg
 import pytest
 import rasterio
-from rasterio.warp import transform_bounds
 
 from tests.support.batchdata import MIN_NDVI, done, make_series, wait_for
-from tests.support.cluster import Host, Shared, dask_cluster
+from tests.support.cluster import Host, Shared, dask_cluster, tiles_over_the_data
 from tests.support.polygons import NAME, POLYGON
 from tests.support.postgres import Postgres
 
@@ -55,12 +53,6 @@ def deployment(
         finally:
             for host in hosts:
                 host.stop()
-
-
-def tiles_over_the_data(zoom: int) -> list[mercantile.Tile]:
-    west, south, east, north = transform_bounds("EPSG:32633", "EPSG:4326",
-                                                500000, 3997000, 504000, 4000000)
-    return list(mercantile.tiles(west, south, east, north, zoom))
 
 
 def test_a_service_created_on_a_serves_identical_tiles_from_b(

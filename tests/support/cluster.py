@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import mercantile
 import psutil
 from distributed import Client
+from rasterio.warp import transform_bounds
 
 from tests.support.batchdata import ROOT, child_env, free_port
 
@@ -131,3 +133,10 @@ class Host:
         """Stop the server as its service manager would."""
         self.http.close()
         stop_processes([self.process])
+
+
+def tiles_over_the_data(zoom: int) -> list[mercantile.Tile]:
+    """The web-mercator tiles over the test series (``batchdata.make_series``)."""
+    west, south, east, north = transform_bounds("EPSG:32633", "EPSG:4326",
+                                                500000, 3997000, 504000, 4000000)
+    return list(mercantile.tiles(west, south, east, north, zoom))
