@@ -1,7 +1,9 @@
-"""Two servers as two hosts (127.0.0.2 and 127.0.0.3) over one PostgreSQL store, one
-results folder, one users' files folder and one Dask cluster with two workers.
+"""Two servers as two hosts over one PostgreSQL store, one results folder, one users'
+files folder and one Dask cluster with two workers.
 
-The servers are module-scoped, as a deployment is: the last test kills one of them.
+The hosts are network namespaces joined by a bridge when the tests run as root (CI),
+else two loopback addresses (127.0.0.2, 127.0.0.3). The deployment is module-scoped, as a
+deployment is: the last test kills one of its servers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,8 +26,9 @@ import rasterio
 
 from tests.support.batchdata import MIN_NDVI, done, make_series, wait_for
 from tests.support.cluster import Host, Shared, dask_cluster, tiles_over_the_data
+from tests.support.netns import Network, hosts
 from tests.support.polygons import NAME, POLYGON
-from tests.support.postgres import Postgres
+from tests.support.postgres import Postgres, running_postgres, why_no_postgres
 
 ENV = {
     "ONDEMAND_BATCH_CHUNK_SIZE": "64",
@@ -36,29 +40,49 @@ SLOW = {"format": "GTiff", "width": 2000, "height": 1500}
 """About 750 chunks: long enough to be killed mid-run."""
 
 
+@dataclass(frozen=True)
+class Deployment:
+    a: Host
+    b: Host
+    shared: Shared
+    postgres: Postgres
+    network: Network
+
+
 @pytest.fixture(scope="module")
-def deployment(
-    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Host, Host, Shared]]:
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    reason = why_no_postgres()
+    if reason is not None:
+        pytest.skip(reason)
     root = tmp_path_factory.mktemp("cluster")
-    store = postgres.create_database("cluster")
-    with dask_cluster(workers=2) as scheduler:
+    with hosts(2) as network, running_postgres(network.bridge) as postgres, \
+            dask_cluster(workers=2, host=network.services) as scheduler:
+        store = postgres.create_database("cluster").replace("127.0.0.1", network.services)
         shared = Shared(store, root / "shared-results", root / "shared-files", scheduler,
                         make_series(root / "data"))
-        hosts: list[Host] = []
+        started: list[Host] = []
         try:
-            for address, name in (("127.0.0.2", "a"), ("127.0.0.3", "b")):
-                hosts.append(Host(address, root / name, shared, **ENV))
-            yield hosts[0], hosts[1], shared
+            for address, prefix, name in zip(network.hosts, network.prefixes, "ab", strict=True):
+                started.append(Host(address, root / name, shared, prefix, **ENV))
+            yield Deployment(started[0], started[1], shared, postgres, network)
         finally:
-            for host in hosts:
+            for host in started:
                 host.stop()
 
 
+def test_each_server_answers_only_at_its_own_host_address(deployment: Deployment) -> None:
+    for host in (deployment.a, deployment.b):
+        assert host.http.get("/").status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{host.port}/", timeout=5)
+    if deployment.network.kind == "namespaces":  # separate network stacks, like machines
+        assert deployment.shared.store.split("@")[1].startswith(deployment.network.services)
+
+
 def test_a_service_created_on_a_serves_identical_tiles_from_b(
-    deployment: tuple[Host, Host, Shared],
+    deployment: Deployment,
 ) -> None:
-    a, b, _ = deployment
+    a, b = deployment.a, deployment.b
     job = a.http.post("/jobs", json={"process_graph": MIN_NDVI}).json()["job_id"]
     service = a.http.post("/services", json={"job_id": job, "type": "xyz"})
     assert service.status_code in (200, 201), service.text
@@ -81,8 +105,8 @@ def test_a_service_created_on_a_serves_identical_tiles_from_b(
     assert (a.data_dir / "cache").is_dir() and (b.data_dir / "cache").is_dir()
 
 
-def test_files_uploaded_through_a_are_seen_by_b(deployment: tuple[Host, Host, Shared]) -> None:
-    a, b, shared = deployment
+def test_files_uploaded_through_a_are_seen_by_b(deployment: Deployment) -> None:
+    a, b, shared = deployment.a, deployment.b, deployment.shared
     put = a.http.put(f"/users/me/files/{NAME}", content=json.dumps(POLYGON).encode())
     assert put.status_code == 204, put.text
     listed = {f["name"] for f in b.http.get("/files/me").json()}
@@ -92,9 +116,9 @@ def test_files_uploaded_through_a_are_seen_by_b(deployment: tuple[Host, Host, Sh
 
 
 def test_200_jobs_created_concurrently_through_both_are_listed_once_on_both(
-    deployment: tuple[Host, Host, Shared],
+    deployment: Deployment,
 ) -> None:
-    a, b, _ = deployment
+    a, b = deployment.a, deployment.b
     before = {j["job_id"] for j in a.http.get("/jobs").json()}
 
     def create(n: int) -> str:
@@ -115,9 +139,9 @@ def test_200_jobs_created_concurrently_through_both_are_listed_once_on_both(
 
 
 def test_postgres_restart_mid_load_answers_503_then_recovers(
-    deployment: tuple[Host, Host, Shared], postgres: Postgres,
+    deployment: Deployment,
 ) -> None:
-    a, b, _ = deployment
+    a, b, postgres = deployment.a, deployment.b, deployment.postgres
     statuses: Counter[int] = Counter()
     missing_retry_after: list[str] = []
     stop = threading.Event()
@@ -171,9 +195,9 @@ def lease_of(store: str, job_id: str) -> dict[str, Any]:
 
 
 def test_a_killed_server_s_batch_job_is_resumed_by_the_other_once(
-    deployment: tuple[Host, Host, Shared],
+    deployment: Deployment,
 ) -> None:
-    a, b, shared = deployment
+    a, b, shared = deployment.a, deployment.b, deployment.shared
     body = {"process_graph": MIN_NDVI, "output": SLOW}
     job_id = a.http.post("/jobs", json=body).json()["job_id"]
     assert a.http.post(f"/jobs/{job_id}/batch").status_code == 204

@@ -1,4 +1,5 @@
-"""Several servers as several hosts: ``ondemand serve`` processes on 127.0.0.2, 127.0.0.3, ...
+"""Several servers as several hosts (:mod:`tests.support.netns`): ``ondemand serve``
+processes in their own network namespaces, or on 127.0.0.2, 127.0.0.3, ...
 
 Each server has its own data dir (so its own tile cache and node id) and shares the
 PostgreSQL store, the results folder, the users' files folder and one Dask cluster
@@ -46,12 +47,12 @@ def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 20
 
 
 @contextmanager
-def dask_cluster(workers: int = 2) -> Iterator[str]:
+def dask_cluster(workers: int = 2, host: str = "127.0.0.1") -> Iterator[str]:
     """``dask scheduler`` and ``workers`` ``dask worker`` processes (one thread each)."""
     port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    address = f"tcp://{host}:{port}"
     processes = [subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", host,
          "--port", str(port), "--no-dashboard"],
         env=child_env(), cwd=ROOT, stderr=subprocess.DEVNULL,
     )]
@@ -59,7 +60,7 @@ def dask_cluster(workers: int = 2) -> Iterator[str]:
         for _ in range(workers):
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
-                 "--no-dashboard", "--host", "127.0.0.1"],
+                 "--no-dashboard", "--host", host],
                 env=child_env(), cwd=ROOT, stderr=subprocess.DEVNULL,
             ))
         wait_for_workers(address, workers)
@@ -86,20 +87,25 @@ class Shared:
 
 
 class Host:
-    """One server on its own loopback address with its own data dir."""
+    """One server on its own address (and namespace, with ``prefix``) and its own data dir."""
 
-    def __init__(self, address: str, data_dir: Path, shared: Shared, **env: str) -> None:
+    def __init__(
+        self, address: str, data_dir: Path, shared: Shared, prefix: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
         self.address = address
         self.port = free_port()
         self.data_dir = data_dir
         self.url = f"http://{address}:{self.port}"
         command = [
-            sys.executable, "-m", "services.cli", "serve", "--host", address,
+            *prefix, sys.executable, "-m", "services.cli", "serve", "--host", address,
             "--port", str(self.port), "--data-dir", str(data_dir), "--catalog",
             str(shared.catalog), "--store", shared.store, "--results", str(shared.results),
             "--files-dir", str(shared.files), "--dask-scheduler", shared.dask,
             "--log-level", "warning",
         ]
+        if not address.startswith("127."):
+            command.append("--insecure")  # a private test network without user accounts
         self.process = subprocess.Popen(
             command, env=child_env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
             start_new_session=True,

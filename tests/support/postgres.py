@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from ipaddress import IPv4Interface
 from pathlib import Path
 
 from tests.support.live import free_port
@@ -45,6 +46,8 @@ class Postgres:
     port: int
     data_dir: Path
     bin_dir: Path
+    network: IPv4Interface | None = None
+    """Also listen on this address and trust clients of its network (other namespaces)."""
 
     def dsn(self, database: str = "postgres") -> str:
         """A libpq URL for ``database`` as the superuser ``postgres`` (trust auth on loopback)."""
@@ -74,13 +77,14 @@ class Postgres:
         _run([str(self.bin_dir / tool), *args])
 
     def _options(self) -> str:
-        return f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        listen = "127.0.0.1" if self.network is None else f"127.0.0.1,{self.network.ip}"
+        return f"-p {self.port} -k {self.data_dir} -c listen_addresses={listen} -c fsync=off"
 
 
 @contextmanager
-def running_postgres() -> Iterator[Postgres]:
-    """Initialise a cluster in a temporary folder, start it on a free loopback port, yield it,
-    then stop it and remove the folder."""
+def running_postgres(network: IPv4Interface | None = None) -> Iterator[Postgres]:
+    """Initialise a cluster in a temporary folder, start it on a free loopback port (and on
+    ``network``'s address), yield it, then stop it and remove the folder."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise RuntimeError(why_no_postgres() or "PostgreSQL is not installed")
@@ -90,10 +94,13 @@ def running_postgres() -> Iterator[Postgres]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
         shutil.chown(data_dir, "postgres", "postgres")
-    server = Postgres(port=free_port(), data_dir=data_dir, bin_dir=bin_dir)
+    server = Postgres(port=free_port(), data_dir=data_dir, bin_dir=bin_dir, network=network)
     try:
         server.run("initdb", "-D", str(data_dir), "-U", "postgres", "-A", "trust",
                    "-E", "UTF8", "--no-locale")
+        if network is not None:
+            with open(data_dir / "pg_hba.conf", "a") as hba:
+                hba.write(f"host all all {network.network} trust\n")
         server.start()
         yield server
     finally:
