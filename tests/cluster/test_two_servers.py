@@ -8,6 +8,7 @@ deployment is: the last test kills one of its servers.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import threading
@@ -24,7 +25,7 @@ import psycopg
 import pytest
 import rasterio
 
-from tests.support.batchdata import MIN_NDVI, done, make_series, wait_for
+from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
 from tests.support.cluster import Host, Shared, dask_cluster, tiles_over_the_data
 from tests.support.netns import Network, hosts
 from tests.support.polygons import NAME, POLYGON
@@ -113,6 +114,41 @@ def test_files_uploaded_through_a_are_seen_by_b(deployment: Deployment) -> None:
     assert NAME in listed
     assert b.http.get(f"/users/me/files/{NAME}").content == json.dumps(POLYGON).encode()
     assert (shared.files / "local" / NAME).is_file() or any(shared.files.rglob(NAME))
+
+
+FIELD = {
+    "type": "Feature",
+    "properties": {"name": "field B"},
+    "geometry": {"type": "Polygon", "coordinates": [
+        [[15.01, 36.125], [15.03, 36.125], [15.03, 36.135], [15.01, 36.135], [15.01, 36.125]]
+    ]},
+}
+
+
+def test_a_zonal_job_created_on_a_and_queued_on_b_finds_its_regions(
+    deployment: Deployment,
+) -> None:
+    a, b = deployment.a, deployment.b
+    put = a.http.put("/users/me/files/fields/b.json", content=json.dumps(FIELD).encode())
+    assert put.status_code == 204, put.text
+    body = {"process_graph": {"process_id": "zonal_statistics", "args": {
+        "imagery": NDVI_SERIES, "regions": "/users/me/files/fields/b.json", "func": "avg"}},
+        "output": {"format": "CSV"}}
+    job_id = a.http.post("/jobs", json=body).json()["job_id"]
+    assert b.http.post(f"/jobs/{job_id}/batch").status_code == 204
+    finished = wait_for(b.http.get, job_id, done, timeout=120)
+    assert finished["status"] == "finished", finished
+    links = a.http.get(f"/jobs/{job_id}/batch/download").json()
+    table = a.http.get(links[0]["href"]).text
+    sync = b.http.post("/jobs/execute", json=body)
+    assert sync.status_code == 200, sync.text
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert rows == list(csv.DictReader(io.StringIO(sync.text)))
+    stat = next(c for c in rows[0] if c.endswith("_mean"))
+    assert len(rows) == 2 and all(-1 <= float(r[stat]) <= 1 for r in rows)  # two dates
+    assert {r["source"] for r in rows} == {"fields/b.json"}
+    for data_dir in (a.data_dir, b.data_dir):  # only on the shared folder
+        assert not list(data_dir.rglob("b.json"))
 
 
 def test_200_jobs_created_concurrently_through_both_are_listed_once_on_both(
