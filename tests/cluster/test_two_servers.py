@@ -178,6 +178,10 @@ def test_postgres_restart_mid_load_answers_503_then_recovers(
     deployment: Deployment,
 ) -> None:
     a, b, postgres = deployment.a, deployment.b, deployment.postgres
+    job = a.http.post("/jobs", json={"process_graph": MIN_NDVI}).json()["job_id"]
+    service = a.http.post("/services", json={"job_id": job, "type": "xyz"}).json()
+    tile = tiles_over_the_data(15)[0]
+    tile_path = f"/services/{service['service_id']}/xyz/{tile.z}/{tile.x}/{tile.y}.png"
     statuses: Counter[int] = Counter()
     missing_retry_after: list[str] = []
     stop = threading.Event()
@@ -186,7 +190,9 @@ def test_postgres_restart_mid_load_answers_503_then_recovers(
         with httpx.Client(base_url=host.url, timeout=60) as http:
             while not stop.is_set():
                 for response in (http.get("/jobs"),
-                                 http.post("/jobs", json={"process_graph": MIN_NDVI})):
+                                 http.post("/jobs", json={"process_graph": MIN_NDVI}),
+                                 http.get(tile_path),
+                                 http.get(f"/jobs/{job}")):
                     statuses[response.status_code] += 1
                     if response.status_code == 503 and "retry-after" not in response.headers:
                         missing_retry_after.append(response.text)
@@ -213,6 +219,7 @@ def test_postgres_restart_mid_load_answers_503_then_recovers(
     for host in (a, b):  # recovered without a restart: every request answered again
         for _ in range(5):
             assert host.http.get("/jobs").status_code == 200
+            assert host.http.get(tile_path).status_code == 200
             assert host.http.post("/jobs", json={"process_graph": MIN_NDVI}).status_code in (
                 200, 201)
 
