@@ -132,9 +132,6 @@ class JobStore:
         """A transaction, for stores sharing this database (the batch queue)."""
         return self.db.transaction()
 
-    def _connect(self) -> AbstractContextManager[Transaction]:
-        return self.db.transaction()
-
     # ------------------------------------------------------------------ jobs
 
     def create_job(
@@ -147,7 +144,7 @@ class JobStore:
         """Store a new job (status ``submitted``, mode ``none``)."""
         stamp = now()
         job_id = secrets.token_hex(12)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run(
                 "INSERT INTO jobs (job_id, user_id, title, process_graph, output, submitted, "
                 "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -157,7 +154,7 @@ class JobStore:
 
     def get_job(self, job_id: str, user_id: str | None) -> JobRecord:
         """A job of ``user_id`` (any user when None); another user's job is not found."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             row = db.one("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
         if row is None or (user_id is not None and row["user_id"] != user_id):
             raise ResourceNotFound(f"Job {job_id!r} does not exist")
@@ -165,7 +162,7 @@ class JobStore:
 
     def list_jobs(self, user_id: str) -> list[JobRecord]:
         """Every job of a user, oldest first."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             rows = db.query(
                 "SELECT * FROM jobs WHERE user_id = ? ORDER BY submitted, job_id", (user_id,)
             )
@@ -184,7 +181,7 @@ class JobStore:
         }
         values["updated"] = now()
         assignments = ", ".join(f"{k} = ?" for k in values)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run(
                 f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*values.values(), job_id)
             )
@@ -193,7 +190,7 @@ class JobStore:
     def delete_job(self, job_id: str, user_id: str | None) -> None:
         """Delete a job and its services."""
         self.get_job(job_id, user_id)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
     # -------------------------------------------------------------- services
@@ -215,7 +212,7 @@ class JobStore:
         self.get_job(job_id, user_id)
         stamp = now()
         service_id = secrets.token_hex(16)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run(
                 "INSERT INTO services (service_id, job_id, user_id, service_type, args, title, "
                 "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,7 +231,7 @@ class JobStore:
 
     def get_service(self, service_id: str, user_id: str | None) -> ServiceRecord:
         """A service (of ``user_id`` unless None: service URLs are capability URLs)."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             row = db.one("SELECT * FROM services WHERE service_id = ?", (service_id,))
         if row is None or (user_id is not None and row["user_id"] != user_id):
             raise ResourceNotFound(f"Service {service_id!r} does not exist")
@@ -242,7 +239,7 @@ class JobStore:
 
     def list_services(self, user_id: str) -> list[ServiceRecord]:
         """Every service of a user, oldest first."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             rows = db.query(
                 "SELECT * FROM services WHERE user_id = ? ORDER BY created, service_id",
                 (user_id,),
@@ -254,7 +251,7 @@ class JobStore:
     ) -> ServiceRecord:
         """Replace a service's arguments and/or title."""
         current = self.get_service(service_id, user_id)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run(
                 "UPDATE services SET args = ?, title = ?, updated = ? WHERE service_id = ?",
                 (
@@ -269,7 +266,7 @@ class JobStore:
     def delete_service(self, service_id: str, user_id: str) -> None:
         """Stop and delete a service."""
         self.get_service(service_id, user_id)
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.run("DELETE FROM services WHERE service_id = ?", (service_id,))
 
 
