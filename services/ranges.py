@@ -60,6 +60,10 @@ def ranged_response(
     if wanted is not None:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    if request.method == "HEAD":  # the size without reading the file
+        response = Response(status_code=status, media_type=media_type, headers=headers)
+        response.headers["Content-Length"] = str(end - start)
+        return response
     return StreamingResponse(
         _stream(reader, start, end), status_code=status, media_type=media_type, headers=headers
     )

@@ -45,6 +45,10 @@ def test_batch_results_in_a_bucket_download_with_range(
         ):
             part = client.get(links[0]["href"], headers={"Range": spec})
             assert part.status_code == 206 and part.content == expected, spec
+        head = client.head(links[0]["href"])
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) == len(whole.content)
+        assert head.headers["accept-ranges"] == "bytes"
         beyond = client.get(links[0]["href"], headers={"Range": f"bytes={len(whole.content)}-"})
         assert beyond.status_code == 416
         assert beyond.headers["content-range"] == f"bytes */{len(whole.content)}"
