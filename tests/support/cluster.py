@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import mercantile
+import morecantile
 import psutil
 from distributed import Client
 from rasterio.warp import transform_bounds
@@ -141,8 +141,9 @@ class Host:
         stop_processes([self.process])
 
 
-def tiles_over_the_data(zoom: int) -> list[mercantile.Tile]:
+def tiles_over_the_data(zoom: int) -> list[morecantile.Tile]:
     """The web-mercator tiles over the test series (``batchdata.make_series``)."""
     west, south, east, north = transform_bounds("EPSG:32633", "EPSG:4326",
                                                 500000, 3997000, 504000, 4000000)
-    return list(mercantile.tiles(west, south, east, north, zoom))
+    tms = morecantile.tms.get("WebMercatorQuad")
+    return list(tms.tiles(west, south, east, north, [zoom]))
