@@ -43,6 +43,8 @@ POLL_SECONDS = 0.5
 WAIT_SECONDS = 0.01
 """Pause of the assembly loop when no chunk has finished."""
 ASSEMBLY_PERCENT = 95
+FINISH_PATIENCE_SECONDS = 60.0
+"""How long a finished run waits for an unavailable store to record its outcome."""
 """Progress once every chunk is written; the COG conversion takes the rest."""
 
 
@@ -100,6 +102,12 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
         if stopped.outcome == "stopped":
             ctx.store.requeue(job.job_id, run_id)
         return stopped.outcome
+    except StoreUnavailable:
+        # nothing can be recorded: the lease runs out and a server runs the job again
+        log.warning("store unavailable; batch run %s of job %s given up", run_id, job.job_id)
+        shutil.rmtree(directory, ignore_errors=True)
+        ctx.results.remove_run(job.job_id, run_id)
+        return "stopped"
     except Exception as exc:
         shutil.rmtree(directory, ignore_errors=True)
         if isinstance(exc, OnDemandError):
@@ -150,9 +158,32 @@ def _publish(
     _check(job, run_id, ASSEMBLY_PERCENT, ctx)
     ctx.results.publish(job.job_id, run_id, directory, [f.name for f in files])
     shutil.rmtree(directory, ignore_errors=True)
-    if not ctx.store.finish(job.job_id, run_id, files):
+    if not finish_when_possible(ctx.store, job.job_id, run_id, files, ctx.stop):
         raise _Stopped("canceled")
     return "finished"
+
+
+def finish_when_possible(
+    store: BatchStore,
+    job_id: str,
+    run_id: str,
+    files: list[ResultFile],
+    stop: threading.Event,
+    patience: float = FINISH_PATIENCE_SECONDS,
+) -> bool:
+    """Record a finished run, waiting out a store outage of up to ``patience`` seconds.
+
+    The work is done and published: a database restart should not throw it away.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return store.finish(job_id, run_id, files)
+        except StoreUnavailable:
+            if time.monotonic() > deadline or stop.is_set():
+                raise
+            log.warning("store unavailable; recording batch run %s again shortly", run_id)
+            stop.wait(1.0)
 
 
 def _evaluate_chunks(

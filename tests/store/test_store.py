@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 
 from ondemand.batch.results import ResultFile
+from ondemand.batch.run import finish_when_possible
 from ondemand.batch.store import BatchStore
-from ondemand.errors import ArgumentInvalid, ResourceNotFound
+from ondemand.errors import ArgumentInvalid, ResourceNotFound, StoreUnavailable
 from ondemand.jobs import JobStore
 from ondemand.store import Database
 from ondemand.store.migrations import MIGRATIONS, migrate, schema_version
+from ondemand.store.postgres import PostgresDatabase
 from ondemand.tokens import TokenStore
+from tests.support.postgres import Postgres
 
 GRAPH: dict[str, Any] = {"process_id": "NDVI", "args": {"imagery": {"product_id": "x"}}}
 
@@ -183,3 +186,35 @@ def test_recovery_by_node_takes_its_own_runs_and_leaves_live_ones(jobs: JobStore
     assert store.recover(3, node="node-a") == [mine.job_id]
     assert jobs.get_job(theirs.job_id, None).status == "running"
     assert jobs.get_job(mine.job_id, None).status == "queued"
+
+
+def test_a_finished_run_waits_out_a_database_restart(postgres: Postgres) -> None:
+    db = PostgresDatabase(postgres.create_database("outage"), wait_seconds=0.5)
+    try:
+        jobs = JobStore(db)
+        store = BatchStore(jobs)
+        job = jobs.create_job("u", GRAPH)
+        store.queue(job.job_id, "u", None)
+        claimed = store.claim(limit=1, owner="a/1")
+        assert claimed is not None and claimed.run_id is not None
+        files = [ResultFile("result.tif", "image/tiff", 10, "Result", ("data",))]
+        postgres.stop()
+        restart = threading.Timer(2.0, postgres.start)
+        try:
+            with pytest.raises(StoreUnavailable):
+                jobs.get_job(job.job_id, "u")
+            with pytest.raises(StoreUnavailable):
+                finish_when_possible(store, job.job_id, claimed.run_id, files,
+                                     threading.Event(), patience=0)
+            restart.start()
+            assert finish_when_possible(store, job.job_id, claimed.run_id, files,
+                                        threading.Event(), patience=60)
+        finally:
+            if restart.ident is None:  # failed before the restart was scheduled
+                postgres.start()
+            restart.join()
+        finished = jobs.get_job(job.job_id, "u")  # the same pool, reconnected
+        assert (finished.status, finished.run_id) == ("finished", claimed.run_id)
+        assert store.results(job.job_id) == files
+    finally:
+        db.close()
