@@ -212,7 +212,8 @@ def test_a_finished_run_waits_out_a_database_restart(postgres: Postgres) -> None
         finally:
             if restart.ident is None:  # failed before the restart was scheduled
                 postgres.start()
-            restart.join()
+            else:
+                restart.join()
         finished = jobs.get_job(job.job_id, "u")  # the same pool, reconnected
         assert (finished.status, finished.run_id) == ("finished", claimed.run_id)
         assert store.results(job.job_id) == files
