@@ -190,10 +190,8 @@ class StoreConfigInvalid(OnDemandError, ValueError):
     code = 400
 
 
-class ResultStorageFailed(OnDemandError, OSError):
+class ResultStorageFailed(ServerBusy):
     """Batch results cannot be written to or read from their storage (folder, bucket)."""
-
-    code = 500
 
 
 class JobNotFinished(OnDemandError, ValueError):

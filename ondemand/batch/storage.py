@@ -81,6 +81,11 @@ class ResultStorage:
             return int(self.fs.size(self.path(job_id, run_id, name)))
         except FileNotFoundError:
             return None
+        except Exception as exc:
+            raise ResultStorageFailed(
+                f"The result storage {self.location} cannot be read right now "
+                f"({type(exc).__name__}); retry shortly"
+            ) from exc
 
     def read(self, job_id: str, run_id: str, name: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive) of a file, in blocks."""

@@ -49,6 +49,8 @@ STATUS = {
     errors.CredentialsInvalid: 403,
     errors.AuthenticationSchemeInvalid: 403,
     errors.ServerBusy: 503,
+    errors.StoreUnavailable: 503,
+    errors.ResultStorageFailed: 503,
 }
 """The draft API's statuses; every other engine error is the client's: 400."""
 
