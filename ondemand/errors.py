@@ -236,3 +236,9 @@ class ServiceUnsupported(ArgumentInvalid):
 
 class ServiceConfigInvalid(ArgumentInvalid):
     """A service configuration parameter that is unknown or has an invalid value."""
+
+
+class RegistrationDisabled(OnDemandError, PermissionError):
+    """``POST /auth/register`` on a server started without ``--allow-registration``."""
+
+    code = 403

@@ -45,6 +45,8 @@ class Settings:
     """JSON file of user accounts (``ondemand users add``); None = one local user."""
     insecure: bool = False
     """Allow binding to a non-loopback address without user accounts."""
+    allow_registration: bool = False
+    """``POST /auth/register`` creates accounts in the users file (refused otherwise)."""
     token_ttl_seconds: int = 24 * 3600
     dask_scheduler: str | None = None
     """Address of an existing Dask scheduler (``tcp://HOST:PORT``) for batch jobs; None
@@ -103,7 +105,7 @@ class Settings:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
             )
-        for flag in ("demo", "insecure"):
+        for flag in ("demo", "insecure", "allow_registration"):
             key = f"ONDEMAND_{flag.upper()}"
             if key in env:
                 values[flag] = env[key].strip().lower() in ("1", "true", "yes", "on")
@@ -124,6 +126,7 @@ class Settings:
             "ONDEMAND_CATALOGS": os.pathsep.join(str(p) for p in self.catalogs),
             "ONDEMAND_DEMO": "1" if self.demo else "0",
             "ONDEMAND_INSECURE": "1" if self.insecure else "0",
+            "ONDEMAND_ALLOW_REGISTRATION": "1" if self.allow_registration else "0",
             "ONDEMAND_DASK_SCHEDULER": self.dask_scheduler or "",
             "ONDEMAND_STORE": self.store or "",
             "ONDEMAND_RESULTS": self.results or "",

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from ondemand.errors import OnDemandError
 
 from .ogc.common import OWSException
-from .protocol import Access, Endpoint, Handler, Mounted, Protocol, StaticFolder
+from .protocol import Access, Endpoint, Handler, Mounted, Protocol, Socket, StaticFolder
 from .published import service_layer
 from .state import run_blocking
 from .users import current_user
@@ -30,6 +30,14 @@ class GuardedRoute(Route):
     def __init__(self, endpoint: Endpoint, handler: Handler) -> None:
         super().__init__(endpoint.path, handler, methods=list(endpoint.methods))
         self.access = endpoint.access
+
+
+class GuardedSocket(WebSocketRoute):
+    """A WebSocket route: it authenticates its callers itself (Access.OWN)."""
+
+    def __init__(self, socket: Socket) -> None:
+        super().__init__(socket.path, socket.handler)
+        self.access = Access.OWN
 
 
 class GuardedMount(Mount):
@@ -72,6 +80,8 @@ def protocol_routes(protocol: Protocol) -> list[BaseRoute]:
         if isinstance(endpoint, StaticFolder):
             files = StaticFiles(directory=endpoint.directory)
             routes.append(GuardedMount(endpoint.path, files, Access.PUBLIC, endpoint.name))
+        elif isinstance(endpoint, Socket):
+            routes.append(GuardedSocket(endpoint))
         elif isinstance(endpoint, Mounted):
             routes.append(GuardedMount(endpoint.path, endpoint.app, endpoint.access))
         else:

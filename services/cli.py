@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow binding to a non-loopback address without a users file",
     )
     serve.add_argument(
+        "--allow-registration",
+        action="store_true",
+        help="let anyone create an account in the users file with POST /auth/register",
+    )
+    serve.add_argument(
         "--dask-scheduler",
         default=None,
         metavar="tcp://HOST:PORT",
@@ -146,6 +151,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         port=args.port,
         users_file=args.users,
         insecure=args.insecure or None,
+        allow_registration=args.allow_registration or None,
         dask_scheduler=args.dask_scheduler,
         store=args.store,
         results=args.results,

@@ -158,6 +158,7 @@ ERRORS: dict[type[errors.OnDemandError], ErrorRow] = {
     errors.AuthenticationFailed: ErrorRow(403, "TokenInvalid", NO_CODE),
     errors.CredentialsInvalid: ErrorRow(403, "CredentialsInvalid", NO_CODE),
     errors.AuthenticationSchemeInvalid: ErrorRow(403, "AuthenticationSchemeInvalid", NO_CODE),
+    errors.RegistrationDisabled: ErrorRow(403, "PermissionsInsufficient", NO_CODE),
     errors.EvaluationTimedOut: ErrorRow(413, "RequestTimeout", NO_CODE),
     errors.ServerBusy: ErrorRow(503, "InfrastructureBusy", NO_CODE),
     errors.JobNotFinished: ErrorRow(400, "JobNotFinished"),

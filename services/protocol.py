@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
+from starlette.websockets import WebSocket
 
 from ondemand.layer import Layer
 
@@ -57,6 +58,15 @@ class Endpoint:
     handler: Handler
     methods: tuple[str, ...]
     access: Access
+
+
+@dataclass(frozen=True)
+class Socket:
+    """A WebSocket route; it authenticates inside its handler (Access.OWN), as browsers
+    cannot send headers on a WebSocket, and refuses with close codes."""
+
+    path: str
+    handler: Callable[[WebSocket], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ class Protocol:
     """One protocol, declared once."""
 
     name: str
-    endpoints: tuple[Endpoint | StaticFolder | Mounted, ...]
+    endpoints: tuple[Endpoint | StaticFolder | Mounted | Socket, ...]
     service_types: tuple[ServiceType, ...] = ()
     """Service types whose services this protocol's SERVICE routes answer."""
     openapi: Mapping[str, Any] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from ondemand.cache import TileCache
 from ondemand.catalog import Catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
+from ondemand.graphstore import ProcessGraphStore
 from ondemand.jobs import JobStore
 from ondemand.settings import Settings
 from ondemand.store import Database, open_database
@@ -44,6 +45,8 @@ class AppState:
     """Where batch results live (a folder or a bucket every server reads)."""
     auth: Authenticator | None
     """None when no users file is configured: every caller is the local user."""
+    graphs: ProcessGraphStore = field(init=False)
+    """Users' stored process graphs, in the jobs' database."""
     batch: BatchRunner | None = None
     """Runs batch jobs (started and stopped by the app's lifespan)."""
     limiter: CapacityLimiter = field(init=False)
@@ -53,6 +56,7 @@ class AppState:
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
         self.layers = LayerCache()
+        self.graphs = ProcessGraphStore(self.jobs)
         self.gate = EvaluationGate(
             workers=self.settings.worker_threads,
             queue=self.settings.max_queued,

@@ -8,8 +8,20 @@ fragment is :mod:`.schema`.
 
 from __future__ import annotations
 
-from ..protocol import Access, Endpoint, Protocol
-from . import auth, batch, discovery, execute, files, jobs, openapi, services
+from ..protocol import Access, Endpoint, Protocol, Socket
+from . import (
+    auth,
+    batch,
+    discovery,
+    execute,
+    files,
+    jobs,
+    openapi,
+    process_graphs,
+    reserved,
+    services,
+    subscribe,
+)
 from .schema import PATHS
 
 PUBLIC, USER = Access.PUBLIC, Access.USER
@@ -33,6 +45,17 @@ PROTOCOL = Protocol(
         Endpoint("/auth/logout", auth.logout, POST, PUBLIC),
         Endpoint("/jobs/execute", execute.execute, POST, USER),
         Endpoint("/process_graphs/validate", execute.validate_graph, POST, USER),
+        Endpoint("/process_graphs", process_graphs.list_graphs, GET, USER),
+        Endpoint("/process_graphs", process_graphs.store_graph, POST, USER),
+        Endpoint("/process_graphs/{process_graph_id}", process_graphs.get_graph, GET, USER),
+        Endpoint("/process_graphs/{process_graph_id}", process_graphs.replace_graph, PUT, USER),
+        Endpoint("/process_graphs/{process_graph_id}", process_graphs.delete_graph, DELETE,
+                 USER),
+        # registration is refused unless the operator allows it (--allow-registration)
+        Endpoint("/auth/register", reserved.register, POST, PUBLIC),
+        Endpoint("/udf_runtimes", reserved.udf_runtimes, GET, PUBLIC),
+        Endpoint("/udf_runtimes/{lang}/{udf_type}", reserved.udf_description, GET, PUBLIC),
+        Endpoint("/credits", reserved.credits_, GET, USER),
         *(Endpoint(prefix, files.list_files, GET, USER) for prefix in _FILES),
         *(Endpoint(path, files.download, GET, USER) for path in _FILE),
         *(Endpoint(path, files.upload, PUT, USER) for path in _FILE),
@@ -43,6 +66,7 @@ PROTOCOL = Protocol(
         Endpoint("/jobs/{job_id}", jobs.get_job, GET, USER),
         Endpoint("/jobs/{job_id}", jobs.patch_job, PATCH, USER),
         Endpoint("/jobs/{job_id}", jobs.delete_job, DELETE, USER),
+        Socket("/jobs/{job_id}/subscribe", subscribe.subscribe),
         Endpoint("/jobs/{job_id}/on_demand", jobs.start_on_demand, POST, USER),
         Endpoint("/jobs/{job_id}/on_demand", jobs.stop_on_demand, DELETE, USER),
         Endpoint("/jobs/{job_id}/cancel", jobs.stop_on_demand, PATCH, USER),
@@ -63,4 +87,7 @@ PROTOCOL = Protocol(
         Endpoint("/openapi.json", openapi.openapi_json, GET, PUBLIC),
     ),
     openapi=PATHS,
+    undocumented={
+        "/jobs/{job_id}/subscribe": "WebSocket of job updates (its protocol: docs/batch.md)",
+    },
 )

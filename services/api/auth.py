@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ondemand.errors import AuthenticationRequired
+from ondemand.errors import AuthenticationRequired, AuthenticationSchemeInvalid
 
 from ..state import run_blocking, state_of
 from ..users import current_user
@@ -18,7 +18,10 @@ async def login(request: Request) -> Response:
     if state.auth is None:
         user = current_user(request)
     elif not header.lower().startswith("basic "):
-        raise AuthenticationRequired("Log in with HTTP Basic credentials (user name and password)")
+        # 403, not 401: the draft documents only 403 for a refused login
+        raise AuthenticationSchemeInvalid(
+            "Log in with HTTP Basic credentials (user name and password)"
+        )
     else:
         user = await run_blocking(request, state.auth.user, header)
     token, expires = state.tokens.issue(user)

@@ -104,8 +104,9 @@ PATHS: dict[str, dict[str, Any]] = {
         {"type": "object"})}, tag="Capabilities", public=True, errors=())},
     "/capabilities/output_formats": {"get": _op("Output formats and their options", {
         "200": _json({"type": "object"})}, tag="Capabilities", public=True, errors=())},
-    "/capabilities/services": {"get": _op("Service types and their arguments", {
-        "200": _json({"type": "object"})}, tag="Capabilities", public=True, errors=())},
+    "/capabilities/services": {"get": _op("Service type names", {"200": _json(
+        {"type": "array", "items": {"type": "string"}})}, tag="Capabilities", public=True,
+        errors=())},
     "/data": {"get": _op("Collections (the draft's form)", {"200": _json(
         {"type": "array", "items": _ref("DataSummary")})}, tag="EO Data Discovery",
         public=True, errors=(), query=[{"name": "qname", "in": "query", "required": False,
@@ -128,6 +129,34 @@ PATHS: dict[str, dict[str, Any]] = {
         _ref("Token"))}, tag="Authentication", errors=("401", "403"))},
     "/auth/logout": {"post": _op("Revoke the Bearer token sent", _NO_CONTENT,
                                  tag="Authentication", errors=("401",))},
+    "/auth/register": {"post": _op("Create an account (--allow-registration only)", {"200": _json(
+        {"type": "string"}, "The new user id")}, tag="Authentication", public=True,
+        body={"required": True, "content": {_JSON: {"schema": {"type": "string"}}}},
+        errors=("400", "403"))},
+    "/process_graphs": {
+        "get": _op("Ids of the caller's stored graphs", {"200": _json(
+            {"type": "array", "items": {"type": "string"}})}, tag="Process Graph Management",
+            errors=("401", "403")),
+        "post": _op("Store a valid graph", {"200": _json({"type": "object", "required": [
+            "process_graph_id"]})}, tag="Process Graph Management",
+            body=_body("ProcessGraph"), errors=("400", "401", "403", "413", "503"))},
+    "/process_graphs/{process_graph_id}": {
+        "get": _op("A stored graph", {"200": _json(_ref("ProcessGraph"))},
+                   tag="Process Graph Management", params=("process_graph_id",)),
+        "put": _op("Replace a stored graph", _NO_CONTENT, tag="Process Graph Management",
+                   params=("process_graph_id",), body=_body("ProcessGraph"),
+                   errors=("400", "401", "403", "404", "413", "503")),
+        "delete": _op("Delete a stored graph", _NO_CONTENT, tag="Process Graph Management",
+                      params=("process_graph_id",))},
+    "/udf_runtimes": {"get": _op("UDF runtimes: none", {"200": _json(
+        {"type": "array", "maxItems": 0})}, tag="UDF Runtime Discovery", public=True,
+        errors=())},
+    "/udf_runtimes/{lang}/{udf_type}": {"get": _op("No UDF runtime: always 404", {},
+        tag="UDF Runtime Discovery", params=("lang", "udf_type"), public=True,
+        errors=("404",))},
+    "/credits": {"get": _op("Credits: Infinity (no billing)", {"200": {"description": "OK",
+        "content": {"text/plain": {"schema": {"type": "string", "enum": ["Infinity"]}}}}},
+        tag="User Content", errors=("401", "403"))},
     "/process_graphs/validate": {"post": _op(
         "Validate a process graph (either dialect): 204 when valid", _NO_CONTENT,
         tag="Process Graph Management", body=_body("ProcessGraphBody"),
@@ -235,6 +264,9 @@ COMPONENTS: dict[str, Any] = {
         "path": _param("path", "File path relative to the user's folder"),
         "ext": _param("ext", "Result format", enum=["tif", "png", "jpg", "json"]),
         "name": _param("name", "Result file name (from the download links)"),
+        "process_graph_id": _param("process_graph_id", "Stored process graph id"),
+        "lang": _param("lang", "UDF language"),
+        "udf_type": _param("udf_type", "UDF type"),
     },
     "schemas": {
         "Error": {

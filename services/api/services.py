@@ -119,10 +119,6 @@ async def delete_service(request: Request) -> Response:
 
 
 async def list_service_types(request: Request) -> Response:
-    """``GET /capabilities/services``: the service types and their arguments."""
-    return JSONResponse(
-        {
-            name: {"description": kind.description, "args": dict(kind.args)}
-            for name, kind in service_types(protocols_of(request)).items()
-        }
-    )
+    """``GET /capabilities/services``: the service type names, the draft's array of strings
+    (openEO 1.x's ``/service_types`` is the richer form, types with their arguments)."""
+    return JSONResponse(list(service_types(protocols_of(request))))

@@ -245,6 +245,8 @@ def _stopped_page(job: JobRecord) -> Response:
     batch = job.mode == "batch" and job.status in ACTIVE_BATCH
     action = (
         "<p>The job is running as a batch job; start it on demand when it has finished.</p>"
+        f'<p><progress id="progress" max="100" value="{job.progress}"></progress> '
+        f'<span id="progress-text">{job.progress}%</span></p>'
         if batch
         else '<p><button id="start" type="button">Start on demand and view</button></p>'
     )

@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
 from ondemand.accounts import AccountFile
@@ -41,12 +41,12 @@ def _route_operations() -> tuple[set[tuple[str, str]], set[str]]:
     operations: set[tuple[str, str]] = set()
     excluded: set[str] = set()
     for route in app.routes:
-        assert isinstance(route, Route | Mount), route
+        assert isinstance(route, Route | Mount | WebSocketRoute), route
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
         if any(path.startswith(prefix) for prefix in openapi.excluded(PROTOCOLS)):
             excluded.add(path)
             continue
-        assert isinstance(route, Route), f"{path} is a mount: describe it or exclude it"
+        assert isinstance(route, Route), f"{path} is not an HTTP route: describe or exclude it"
         for method in (route.methods or set()) - {"HEAD"}:
             operations.add((path, method.lower()))
     return operations, excluded

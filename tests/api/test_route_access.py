@@ -42,6 +42,9 @@ PUBLIC: set[tuple[str, str]] = {
         ("GET", "/auth/login"),  # checks the Basic credentials it exchanges for a token
         ("POST", "/auth/logout"),  # revokes the Bearer token it is sent
     }),
+    ("POST", "/auth/register"),  # refused unless the operator allows registration
+    ("GET", "/udf_runtimes"),
+    ("GET", "/udf_runtimes/{lang}/{udf_type}"),
     ("GET", "/viewer/legend.json"),
     ("GET", "/.well-known/openeo"),
     ("*", "/static/viewer"),
@@ -49,9 +52,10 @@ PUBLIC: set[tuple[str, str]] = {
 }
 """Every public route: (method, path). Add one here only when it must be public."""
 
-OWN: set[tuple[str, str]] = {("*", "/openeo/1.2")}
+OWN: set[tuple[str, str]] = {("*", "/openeo/1.2"), ("*", "/jobs/{job_id}/subscribe")}
 """Mounted APIs that authenticate in their own scheme inside their handlers (openEO's
-``basic//`` Bearer tokens); their own tests check every route's 401/403."""
+``basic//`` Bearer tokens) and the job WebSocket (a header or ``?access_token=``); their
+own tests check every refusal (tests/batch/test_subscribe.py for the WebSocket)."""
 
 USER = ("alice", "correct horse")
 UNKNOWN = "0" * 32
