@@ -48,6 +48,7 @@ STATUS = {
     errors.AuthenticationFailed: 403,
     errors.CredentialsInvalid: 403,
     errors.AuthenticationSchemeInvalid: 403,
+    errors.RegistrationDisabled: 403,
     errors.ServerBusy: 503,
     errors.StoreUnavailable: 503,
     errors.ResultStorageFailed: 503,
