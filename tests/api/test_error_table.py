@@ -29,7 +29,7 @@ OPENEO_CODES = {
     "ProcessParameterInvalid", "ProcessParameterRequired", "JobNotFinished",
     "AuthenticationRequired", "TokenInvalid", "RequestTimeout", "InfrastructureBusy",
     "CredentialsInvalid", "AuthenticationSchemeInvalid", "ServiceUnsupported",
-    "ServiceConfigInvalid", "JobLocked", "Internal",
+    "ServiceConfigInvalid", "JobLocked", "Internal", "PermissionsInsufficient",
     # openEO 1.0's output format errors
     "FormatUnsupported", "FormatArgumentUnsupported", "FormatArgumentInvalid",
 }

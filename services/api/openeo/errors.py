@@ -45,6 +45,7 @@ OPENEO_STATUS: dict[str, int] = {
     "CredentialsInvalid": 403,
     "AuthenticationSchemeInvalid": 403,
     "TokenInvalid": 403,
+    "PermissionsInsufficient": 403,
     "ServiceUnsupported": 400,
     "ServiceConfigInvalid": 400,
     "FilePathInvalid": 400,
