@@ -74,11 +74,22 @@ def _leases(tx: Transaction, dialect: str) -> None:
     tx.add_column("jobs", "lease_expires", _TYPES[dialect]["real"])
 
 
+def _process_graphs(tx: Transaction, dialect: str) -> None:
+    """Version 5: users' stored process graphs."""
+    tx.run(
+        "CREATE TABLE IF NOT EXISTS process_graphs (process_graph_id TEXT PRIMARY KEY, "
+        "user_id TEXT NOT NULL, process_graph TEXT NOT NULL, created TEXT NOT NULL, "
+        "updated TEXT NOT NULL)"
+    )
+    tx.run("CREATE INDEX IF NOT EXISTS process_graphs_user ON process_graphs (user_id)")
+
+
 MIGRATIONS: tuple[Callable[[Transaction, str], None], ...] = (
     _jobs_and_services,
     _batch,
     _tokens,
     _leases,
+    _process_graphs,
 )
 """Migration ``i`` brings the schema to version ``i + 1``."""
 

@@ -12,6 +12,7 @@ from ondemand.batch.results import ResultFile
 from ondemand.batch.run import finish_when_possible
 from ondemand.batch.store import BatchStore
 from ondemand.errors import ArgumentInvalid, ResourceNotFound, StoreUnavailable
+from ondemand.graphstore import ProcessGraphStore
 from ondemand.jobs import JobStore
 from ondemand.store import Database
 from ondemand.store.migrations import MIGRATIONS, migrate, schema_version
@@ -219,3 +220,25 @@ def test_a_finished_run_waits_out_a_database_restart(postgres: Postgres) -> None
         assert store.results(job.job_id) == files
     finally:
         db.close()
+
+
+def test_stored_process_graphs_round_trip_per_user(jobs: JobStore) -> None:
+    graphs = ProcessGraphStore(jobs)
+    first = graphs.create("alice", GRAPH)
+    second = graphs.create("alice", {**GRAPH, "n": 2})
+    assert graphs.list("alice") == [first, second]
+    assert graphs.get(first, "alice") == GRAPH
+    graphs.replace(first, "alice", {**GRAPH, "n": 3})
+    assert graphs.get(first, "alice") == {**GRAPH, "n": 3}
+    assert graphs.list("bob") == []
+    for refused in (
+        lambda: graphs.get(first, "bob"),
+        lambda: graphs.replace(first, "bob", GRAPH),
+        lambda: graphs.delete(first, "bob"),
+    ):
+        with pytest.raises(ResourceNotFound):
+            refused()
+    graphs.delete(first, "alice")
+    assert graphs.list("alice") == [second]
+    with pytest.raises(ResourceNotFound):
+        graphs.get(first, "alice")
