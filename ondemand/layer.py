@@ -74,8 +74,9 @@ class Layer:
         """The time selection of a window for a client's time value.
 
         ``None``, ``default``, ``current`` and ``latest`` mean the default (latest) date;
-        otherwise an ISO date or datetime that must match one of the layer's dates (a date
-        matches the acquisition of that day). Layers without a time axis ignore the value.
+        otherwise an ISO date or datetime that must match one of the layer's dates (a date,
+        or midnight UTC of it in any ISO form, matches the acquisition of that day).
+        Layers without a time axis ignore the value.
         An unknown date is ArgumentInvalid.
         """
         if self.times is None:
@@ -88,7 +89,9 @@ class Layer:
         for label in self.times:
             if isinstance(wanted, datetime) and label == wanted:
                 return (label,)
-            if not isinstance(wanted, datetime) and label.date() == wanted:
+        day = _day_of(wanted)
+        for label in self.times:
+            if day is not None and label.date() == day:
                 return (label,)
         available = ", ".join(t.date().isoformat() for t in self.times)
         raise ArgumentInvalid(f"Time {value!r} is not a date of this layer; available: {available}")
@@ -105,6 +108,16 @@ def parse_time_value(text: str) -> date | datetime:
             f"Time {text!r} is not an ISO date (YYYY-MM-DD) or datetime"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _day_of(value: date | datetime) -> date | None:
+    """The day a time value names as a whole: a date, or a datetime at midnight UTC."""
+    if not isinstance(value, datetime):
+        return value
+    moment = value.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return moment.date()
+    return None
 
 
 def make_layer(layer_id: str, title: str, compiled: CompiledGraph) -> Layer:

@@ -21,7 +21,14 @@ from rasterio.crs import CRS
 
 from ondemand.formats import colormap_names
 from ondemand.layer import Layer
-from ondemand.tms import WEB_MERCATOR, layer_bounds_in, tile_matrix_set, tms_crs, tms_ids
+from ondemand.tms import (
+    WEB_MERCATOR,
+    layer_bounds_in,
+    tile_matrix_set,
+    tms_crs,
+    tms_ids,
+    zoom_range,
+)
 
 from ..common import XLINK, XSI, xml_bytes
 
@@ -42,6 +49,11 @@ INFO_FORMATS: dict[str, str] = {
 }
 """GetFeatureInfo media types and their REST file extensions."""
 _EPS = 1e-9
+OVERZOOM = 1
+"""Levels advertised beyond the first one as fine as the layer's native pixels.
+
+Deeper levels are still served; clients magnify the deepest advertised level, and
+GDAL's WMTS driver sizes its dataset from it (a 3 km layer is not 53 million pixels wide)."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +76,25 @@ class ServiceInfo:
         return f"{self.url}/tile/1.0.0"
 
 
+CURATED_STYLES = ("rdylgn", "viridis", "gray", "greys", "magma", "rdbu", "brbg")
+"""Colormaps advertised as styles of a 1-band layer (diverging ones suit NDVI-like data).
+
+Every other colormap name is still accepted as a style (:func:`accepts_style`); listing
+all 211 would make the document ~50 KB and every client list hundreds of layers."""
+
+
 def styles(layer: Layer) -> list[str]:
-    """Style identifiers: ``default``, and every named colormap for 1-band results."""
+    """Advertised style identifiers: ``default``, and a few colormaps for 1-band results."""
     if layer.bands is not None and len(layer.bands) != 1:
         return [DEFAULT_STYLE]
-    return [DEFAULT_STYLE, *colormap_names()]
+    return [DEFAULT_STYLE, *CURATED_STYLES]
+
+
+def accepts_style(layer: Layer, style: str) -> bool:
+    """Whether ``style`` is one a tile may name: advertised, or any colormap (1-band layers)."""
+    if style in styles(layer):
+        return True
+    return len(styles(layer)) > 1 and style in colormap_names()
 
 
 def capabilities(layer: Layer, service: ServiceInfo) -> bytes:
@@ -93,7 +119,7 @@ def capabilities(layer: Layer, service: ServiceInfo) -> bytes:
     sets = [tile_matrix_set(layer, tms_id) for tms_id in tms_ids(layer)]
     _layer(contents, layer, service, sets)
     for tms in sets:
-        _tile_matrix_set(contents, tms)
+        _tile_matrix_set(contents, tms, advertised_levels(layer, tms))
     ET.SubElement(root, "ServiceMetadataURL", {"xlink:href": service.capabilities_url})
     return xml_bytes(root)
 
@@ -139,11 +165,7 @@ def _layer(
     _text(wgs84, "ows:LowerCorner", _pair(west, south))
     _text(wgs84, "ows:UpperCorner", _pair(east, north))
     _text(node, "ows:Identifier", layer.id)
-    urn, swap = crs_urn(layer.native_crs)
-    left, bottom, right, top = layer.native_bounds
-    box = ET.SubElement(node, "ows:BoundingBox", {"crs": urn})
-    _text(box, "ows:LowerCorner", _pair(left, bottom, swap))
-    _text(box, "ows:UpperCorner", _pair(right, top, swap))
+    _bounding_boxes(node, layer, sets)
     for style in styles(layer):
         attrib = {"isDefault": "true"} if style == DEFAULT_STYLE else {}
         style_node = ET.SubElement(node, "Style", attrib)
@@ -166,7 +188,8 @@ def _layer(
         link = ET.SubElement(node, "TileMatrixSetLink")
         _text(link, "TileMatrixSet", tms.id or "")
         limits = ET.SubElement(link, "TileMatrixSetLimits")
-        for z, (min_row, max_row, min_col, max_col) in tile_limits(layer, tms).items():
+        levels = advertised_levels(layer, tms)
+        for z, (min_row, max_row, min_col, max_col) in tile_limits(layer, tms, levels).items():
             entry = ET.SubElement(limits, "TileMatrixLimits")
             _text(entry, "TileMatrix", str(z))
             _text(entry, "MinTileRow", str(min_row))
@@ -185,6 +208,24 @@ def _layer(
         ET.SubElement(node, "ResourceURL", attrib)
 
 
+def _bounding_boxes(node: ET.Element, layer: Layer, sets: list[TileMatrixSet]) -> None:
+    """One ``ows:BoundingBox`` per CRS: the native one first, then each tile matrix set's.
+
+    GDAL's WMTS driver looks for a box in each set's CRS; missing one, it reprojects
+    another and prints projection errors.
+    """
+    boxes: dict[str, tuple[bool, tuple[float, float, float, float]]] = {}
+    urn, swap = crs_urn(layer.native_crs)
+    boxes[urn] = (swap, layer.native_bounds)
+    for tms in sets:
+        urn, swap = crs_urn(tms_crs(tms))
+        boxes.setdefault(urn, (swap, layer_bounds_in(layer, tms)))
+    for urn, (swap, (left, bottom, right, top)) in boxes.items():
+        box = ET.SubElement(node, "ows:BoundingBox", {"crs": urn})
+        _text(box, "ows:LowerCorner", _pair(left, bottom, swap))
+        _text(box, "ows:UpperCorner", _pair(right, top, swap))
+
+
 def _style_title(style: str) -> str:
     if style == DEFAULT_STYLE:
         return "Default (NDVI-like data: red-yellow-green over -1..1; else a stretch)"
@@ -193,11 +234,21 @@ def _style_title(style: str) -> str:
     return f"Colormap {style}"
 
 
-def tile_limits(layer: Layer, tms: TileMatrixSet) -> dict[int, tuple[int, int, int, int]]:
-    """``{level: (min_row, max_row, min_col, max_col)}`` of the tiles touching the layer."""
+def advertised_levels(layer: Layer, tms: TileMatrixSet) -> range:
+    """The tile matrices the document lists: from the set's first level to ``OVERZOOM``
+    levels past the layer's native resolution."""
+    deepest = min(tms.maxzoom, zoom_range(layer, tms)[1] + OVERZOOM)
+    return range(tms.minzoom, deepest + 1)
+
+
+def tile_limits(
+    layer: Layer, tms: TileMatrixSet, levels: range | None = None
+) -> dict[int, tuple[int, int, int, int]]:
+    """``{level: (min_row, max_row, min_col, max_col)}`` of the tiles touching the layer
+    (every level of ``tms`` unless ``levels`` is given)."""
     left, bottom, right, top = layer_bounds_in(layer, tms)
     limits: dict[int, tuple[int, int, int, int]] = {}
-    for z in range(tms.minzoom, tms.maxzoom + 1):
+    for z in levels if levels is not None else range(tms.minzoom, tms.maxzoom + 1):
         matrix = tms.matrix(z)
         origin = tms.xy_bounds(Tile(0, 0, z))
         width = matrix.cellSize * matrix.tileWidth
@@ -214,7 +265,7 @@ def tile_limits(layer: Layer, tms: TileMatrixSet) -> dict[int, tuple[int, int, i
     return limits
 
 
-def _tile_matrix_set(contents: ET.Element, tms: TileMatrixSet) -> None:
+def _tile_matrix_set(contents: ET.Element, tms: TileMatrixSet, levels: range) -> None:
     node = ET.SubElement(contents, "TileMatrixSet")
     if tms.title:
         _text(node, "ows:Title", tms.title)
@@ -223,7 +274,7 @@ def _tile_matrix_set(contents: ET.Element, tms: TileMatrixSet) -> None:
     _text(node, "ows:SupportedCRS", urn)
     if tms.id == WEB_MERCATOR:
         _text(node, "WellKnownScaleSet", GOOGLE_MAPS_COMPATIBLE)
-    for z in range(tms.minzoom, tms.maxzoom + 1):
+    for z in levels:
         matrix = tms.matrix(z)
         origin = tms.xy_bounds(Tile(0, 0, z))
         entry = ET.SubElement(node, "TileMatrix")

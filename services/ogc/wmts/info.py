@@ -23,7 +23,7 @@ from ondemand.tiles import evaluate_tile, tile_matrix_set, tile_window
 from ondemand.tms import intersects, layer_bounds_in
 
 from ..common import OWSException, invalid, ogc_exception, xml_bytes
-from .capabilities import styles
+from .capabilities import accepts_style
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def validate_tile(layer: Layer, tile: TileRequest) -> int:
     """
     if tile.layer != layer.id:
         raise invalid("LAYER", f"LAYER={tile.layer!r} is unknown; this service has {layer.id!r}")
-    if tile.style not in styles(layer):
+    if not accepts_style(layer, tile.style):
         raise invalid(
             "STYLE", f"STYLE={tile.style!r} is unknown; use default or a style of the capabilities"
         )
