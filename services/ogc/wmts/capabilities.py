@@ -42,12 +42,15 @@ TIME_DIMENSION = "Time"
 
 FORMATS: dict[str, str] = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif"}
 """Tile media types and their REST file extensions (TIFF tiles are float32 data)."""
+GML_FORMAT = "application/vnd.ogc.gml"
 INFO_FORMATS: dict[str, str] = {
     "application/json": "json",
     "text/plain": "txt",
     "text/xml": "xml",
+    GML_FORMAT: "gml",
 }
-"""GetFeatureInfo media types and their REST file extensions."""
+"""GetFeatureInfo media types and their REST file extensions. GML comes last: QGIS uses
+the last feature format listed for its feature mode, and parses only GML there."""
 _EPS = 1e-9
 OVERZOOM = 1
 """Levels advertised beyond the first one as fine as the layer's native pixels.

@@ -23,7 +23,8 @@ from ondemand.tiles import evaluate_tile, tile_matrix_set, tile_window
 from ondemand.tms import intersects, layer_bounds_in
 
 from ..common import OWSException, invalid, ogc_exception, xml_bytes
-from .capabilities import accepts_style
+from .capabilities import GML_FORMAT, accepts_style
+from .gml import feature_collection
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ def feature_info(
         lines = [f"{key}: {value}" for key, value in info.items() if key != "values"]
         lines += [f"{band} = {'nodata' if v is None else repr(v)}" for band, v in values.items()]
         return ("\n".join(lines) + "\n").encode()
+    if info_format == GML_FORMAT:
+        fields = {k: v for k, v in info.items() if k != "values"}
+        return feature_collection(fields, values, (x, y), window.crs.to_string())
     root = ET.Element("FeatureInfoResponse", {k: str(v) for k, v in info.items() if k != "values"})
     for band, number in values.items():
         attrib = {"band": band, "nodata": str(number is None).lower()}
