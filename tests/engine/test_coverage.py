@@ -28,7 +28,7 @@ from ondemand.errors import AxisLabelInvalid, PixelLimitExceeded, ScaleInvalid, 
 from ondemand.layer import make_layer
 from ondemand.settings import Settings
 from ondemand.window import Window
-from services.ogc.wcs.axes import from_ansi, time_grid, times_between, to_ansi
+from services.ogc.wcs.axes import from_ansi, times_between, to_ansi
 from services.ogc.wcs.subsets import GetCoverage as CoverageRequest
 from services.ogc.wcs.subsets import Subset, coverage_request, parse_subset, times_10
 from tests.support.seed import use_case_1_job
@@ -92,9 +92,6 @@ def test_crs_axes(epsg: int, labels: list[str]) -> None:
 def test_ansi_dates() -> None:
     assert to_ansi(datetime(1601, 1, 1, tzinfo=UTC)) == 1.0
     assert from_ansi(to_ansi(DATES[1])) == DATES[1]
-    assert time_grid(DATES) == (10.0, 3)
-    monthly = (DATES[0], datetime(2017, 2, 13, 10, 5, tzinfo=UTC))
-    assert time_grid(monthly) == (40.0, 2)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ from tests.support.seed import use_case_1_job
 OGC = Path(__file__).resolve().parents[2].parent / "shared" / "ogc"
 OWS20 = "{http://www.opengis.net/ows/2.0}"
 SE = "{http://www.opengis.net/ogc}"
+RGRID = "http://www.opengis.net/gml/3.3/rgrid"
+WCS20 = "http://www.opengis.net/wcs/2.0"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,16 @@ def test_documents_are_schema_valid(
     job_id, url = request.getfixturevalue(which)
     response = client.get(f"{url}?{query.format(cov='job_' + job_id)}")
     assert response.status_code == 200, response.text
-    assert schema_errors(kind, response.content) == []
+    found = schema_errors(kind, response.content)
+    if which == "series" and "DescribeCoverage" in query and kind == "wcs20":
+        # a time series' grid by vectors is GML 3.3, which the offline OGC schemas lack
+        # (they hold GML 3.2): that element is the one complaint; OWSLib and GDAL read it
+        # in test_wcs_clients.py
+        assert len(found) == 1 and found[0].startswith(
+            f"line 2: Element '{{{RGRID}}}ReferenceableGridByVectors': This element is not "
+            "expected."), found
+        return
+    assert found == []
     assert f"job_{job_id}".encode() in response.content
 
 
@@ -106,12 +117,20 @@ def test_describe_20_grid_and_time_axis(client: TestClient, series: tuple[str, s
     envelope = root.find(f".//{gml}Envelope")
     assert envelope is not None and envelope.get("axisLabels") == "E N ansi"
     assert envelope.findtext(f"{gml}lowerCorner") == "652000.0 5161000.0 151945.42013888888"
-    grid = root.find(f".//{gml}RectifiedGrid")
+    rgrid = f"{{{RGRID}}}"
+    assert root.find(f".//{gml}RectifiedGrid") is None
+    grid = root.find(f".//{rgrid}ReferenceableGridByVectors")
     assert grid is not None
     assert grid.findtext(f".//{gml}high") == "999 999 2"
+    assert grid.findtext(f"{gml}axisLabels") == "E N ansi"
     assert grid.findtext(f".//{gml}pos") == "652010.0 5180990.0 151945.42013888888"
-    vectors = [v.text for v in grid.findall(f"{gml}offsetVector")]
-    assert vectors == ["20.0 0.0 0.0", "0.0 -20.0 0.0", "0.0 0.0 10.0"]
+    axes = grid.findall(f"{rgrid}generalGridAxis/{rgrid}GeneralGridAxis")
+    assert [a.findtext(f"{rgrid}gridAxesSpanned") for a in axes] == ["E", "N", "ansi"]
+    assert [a.findtext(f"{rgrid}offsetVector") for a in axes] == [
+        "20.0 0.0 0.0", "0.0 -20.0 0.0", "0.0 0.0 1.0"]
+    assert [a.findtext(f"{rgrid}coefficients") for a in axes] == [
+        "", "", "2017-01-04T10:05:00Z 2017-01-14T10:05:00Z 2017-01-24T10:05:00Z"]
+    assert root.findtext(f".//{{{WCS20}}}CoverageSubtype") == "ReferenceableGridCoverage"
     dates = [e.text for e in root.iter("{urn:ondemand:wcs}timePosition")]
     assert dates == ["2017-01-04T10:05:00Z", "2017-01-14T10:05:00Z", "2017-01-24T10:05:00Z"]
 

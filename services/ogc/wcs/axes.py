@@ -7,8 +7,6 @@ it also take ISO dates. Spatial axis labels are the CRS's abbreviations
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from rasterio.crs import CRS
@@ -87,21 +85,6 @@ def from_ansi(days: float) -> datetime:
 def iso(moment: datetime) -> str:
     """``2017-01-04T10:05:00Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def time_grid(times: Sequence[datetime]) -> tuple[float, int]:
-    """A regular AnsiDate step (days) holding every date, and the number of steps.
-
-    The step is the greatest common divisor of the dates' distances (in seconds), so
-    every date is a grid point: dates 10 days apart give a 10-day step.
-    """
-    seconds = [round((t - times[0]).total_seconds()) for t in times[1:]]
-    step = 0
-    for value in seconds:
-        step = math.gcd(step, value)
-    if step == 0:
-        return 1.0, len(times)
-    return step / 86400, seconds[-1] // step + 1
 
 
 def parse_time_point(text: str) -> TimePoint:

@@ -70,6 +70,9 @@ def error_report(request: Request, exc: Exception) -> Response:
     version = getattr(request.state, "wcs_version", None) or _hint(Kvp.of(request.query_params))
     if version == "1.0.0":
         return wcs10.service_exception_response(as_ogc(exc, "wcs10"))
+    asked = Kvp.of(request.query_params).get("VERSION") or ""
+    if asked.startswith("1.1"):  # a WCS 1.1 client reads OWS 1.1 exception reports
+        return exception_response(as_ogc(exc, "wcs20"), version=asked, ows="1.1")
     return exception_response(as_ogc(exc, "wcs20"), version="2.0.1", ows="2.0")
 
 
@@ -84,17 +87,28 @@ def _hint(kvp: Kvp) -> Version:
 def _negotiate(kvp: Kvp, default: Version) -> Version:
     """The version of a request (VERSION; for GetCapabilities ACCEPTVERSIONS or ``default``).
 
-    A GetCapabilities naming only versions we do not speak is answered in ``default``
-    (OWS version negotiation); other requests need a VERSION we speak.
+    A GetCapabilities whose ACCEPTVERSIONS names only versions we do not speak is answered
+    in ``default`` (OWS version negotiation); one whose VERSION is one we do not speak (a
+    WCS 1.1 client such as OWSLib's 1.1 reader, which cannot read 2.0.1 capabilities) gets
+    ``VersionNegotiationFailed`` naming the versions offered. Other requests need a
+    VERSION we speak.
     """
     capabilities = (kvp.get("REQUEST") or "").lower() == "getcapabilities"
     text = kvp.get("VERSION")
     if text is not None and text in VERSIONS:
         return VERSIONS[text]
     if capabilities:
-        for accepted in (kvp.get("ACCEPTVERSIONS") or "").split(","):
+        accept = kvp.get("ACCEPTVERSIONS")
+        for accepted in (accept or "").split(","):
             if accepted.strip() in VERSIONS:
                 return VERSIONS[accepted.strip()]
+        if text is not None and accept is None:
+            raise OWSException(
+                "VersionNegotiationFailed",
+                f"WCS {text} is not offered here; this server speaks WCS 2.0.1 and 1.0.0 "
+                "(ask VERSION=2.0.1 or VERSION=1.0.0)",
+                "VERSION",
+            )
         return default
     if text is None:
         raise missing("VERSION", "WCS needs VERSION=1.0.0 or VERSION=2.0.1")

@@ -198,9 +198,15 @@ def _subset_ranges(
 
 
 def times_10(coverage: Coverage, text: str | None) -> tuple[datetime, ...] | None:
-    """WCS 1.0 TIME: a date, a comma list, or ``start/end[/period]``; None keeps all."""
-    if coverage.times is None or text is None:
+    """WCS 1.0 TIME: a date, a comma list, or ``start/end[/period]``; None is the latest.
+
+    Without TIME a time series answers its latest date (WMTS's default), one band per
+    range component as DescribeCoverage declares; None for a coverage without time.
+    """
+    if coverage.times is None:
         return None
+    if text is None:
+        return coverage.times[-1:]
     picked: list[datetime] = []
     for part in text.split(","):
         if "/" in part:

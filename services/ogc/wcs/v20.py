@@ -1,9 +1,9 @@
 """WCS 2.0.1 documents: capabilities and coverage descriptions (GML 3.2, GMLCOV 1.0, SWE 2.0).
 
 A coverage whose result keeps time is 3-D: its envelope uses the compound CRS of the
-native CRS and OGC AnsiDate (axis ``ansi``, days since 1600-12-31) and its
-RectifiedGrid's time step is the common divisor of the dates' distances, so every
-date is a grid point; the exact dates are also listed in ``gmlcov:metadata``.
+native CRS and OGC AnsiDate (axis ``ansi``, days since 1600-12-31) and its domain is a
+grid by vectors whose time axis lists the real dates (:mod:`.grids`); the dates are also
+listed in ``gmlcov:metadata``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from ondemand.window import parse_crs
 
 from ...errors import ExceptionCode
 from ..common import Kvp, OWSException, invalid, sub_element, xml_bytes, xml_number
-from .axes import ANSI_CRS_URI, crs_uri, in_crs_order, iso, time_grid, to_ansi
+from .axes import ANSI_CRS_URI, crs_uri, in_crs_order, iso, to_ansi
+from .grids import coverage_subtype, domain_set
 from .subsets import GetCoverage, parse_subset
 
 WCS = "http://www.opengis.net/wcs/2.0"
@@ -94,7 +95,7 @@ def capabilities(coverage: Coverage, url: str) -> bytes:
     summary = sub_element(sub_element(root, "wcs:Contents"), "wcs:CoverageSummary")
     sub_element(summary, "ows:Title", coverage.title)
     sub_element(summary, "wcs:CoverageId", coverage.id)
-    sub_element(summary, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+    sub_element(summary, "wcs:CoverageSubtype", coverage_subtype(coverage))
     west, south, east, north = coverage.layer.bounds_wgs84
     box = sub_element(summary, "ows:WGS84BoundingBox")
     sub_element(box, "ows:LowerCorner", f"{xml_number(west)} {xml_number(south)}")
@@ -160,49 +161,11 @@ def _description(root: ET.Element, coverage: Coverage) -> None:
         dates = sub_element(extension, "od:timePositions", **{"xmlns:od": ONDEMAND})
         for moment in coverage.times:
             sub_element(dates, "od:timePosition", iso(moment))
-    _rectified_grid(sub_element(node, "gml:domainSet"), coverage, srs)
+    domain_set(sub_element(node, "gml:domainSet"), coverage, srs)
     _range_type(node, coverage)
     parameters = sub_element(node, "wcs:ServiceParameters")
-    sub_element(parameters, "wcs:CoverageSubtype", "RectifiedGridCoverage")
+    sub_element(parameters, "wcs:CoverageSubtype", coverage_subtype(coverage))
     sub_element(parameters, "wcs:nativeFormat", FORMATS[0])
-
-
-def _rectified_grid(parent: ET.Element, coverage: Coverage, srs: str) -> None:
-    """Limits, grid axes, origin (centre of the first pixel) and offset vectors."""
-    grid = sub_element(
-        parent,
-        "gml:RectifiedGrid",
-        dimension=str(len(coverage.axes)),
-        **{"gml:id": f"grid_{coverage.id}"},
-    )
-    rx, ry = coverage.resolution
-    left, top = coverage.bounds[0], coverage.bounds[3]
-    origin = list(in_crs_order(coverage.crs, left + rx / 2, top - ry / 2))
-    vectors = [
-        list(in_crs_order(coverage.crs, rx, 0.0)),
-        list(in_crs_order(coverage.crs, 0.0, -ry)),
-    ]
-    high = [coverage.width - 1, coverage.height - 1]
-    labels = ["i", "j"]
-    if coverage.times is not None:
-        step, count = time_grid(coverage.times)
-        origin.append(to_ansi(coverage.times[0]))
-        vectors = [[*v, 0.0] for v in vectors] + [[0.0, 0.0, step]]
-        high.append(count - 1)
-        labels.append("k")
-    envelope = sub_element(sub_element(grid, "gml:limits"), "gml:GridEnvelope")
-    sub_element(envelope, "gml:low", " ".join("0" for _ in high))
-    sub_element(envelope, "gml:high", " ".join(str(h) for h in high))
-    sub_element(grid, "gml:axisLabels", " ".join(labels))
-    point = sub_element(
-        sub_element(grid, "gml:origin"),
-        "gml:Point",
-        srsName=srs,
-        **{"gml:id": f"origin_{coverage.id}"},
-    )
-    sub_element(point, "gml:pos", " ".join(xml_number(v) for v in origin))
-    for vector in vectors:
-        sub_element(grid, "gml:offsetVector", " ".join(xml_number(v) for v in vector), srsName=srs)
 
 
 def _range_type(node: ET.Element, coverage: Coverage) -> None:
