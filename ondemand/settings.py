@@ -48,6 +48,8 @@ class Settings:
     allow_registration: bool = False
     """``POST /auth/register`` creates accounts in the users file (refused otherwise)."""
     token_ttl_seconds: int = 24 * 3600
+    signed_url_ttl_seconds: int = 900
+    """Life of the signed tile URLs a browser map of an owner-only service gets."""
     dask_scheduler: str | None = None
     """Address of an existing Dask scheduler (``tcp://HOST:PORT``) for batch jobs; None
     starts a local cluster owned by the server."""
@@ -154,6 +156,7 @@ NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("max_file_bytes", int),
     ("user_quota_bytes", int),
     ("token_ttl_seconds", int),
+    ("signed_url_ttl_seconds", int),
     ("batch_jobs", int),
     ("batch_workers", int),
     ("batch_chunk_size", int),

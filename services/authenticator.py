@@ -39,6 +39,10 @@ class Authenticator:
                 self._verified.clear()
             return self._loaded[1]
 
+    def exists(self, user_id: str) -> bool:
+        """Whether ``user_id`` has an account now (removing one takes effect at once)."""
+        return user_id in self._accounts()
+
     def user(self, authorization: str | None) -> str:
         """The authenticated user; AuthenticationRequired or AuthenticationFailed otherwise."""
         if not authorization:

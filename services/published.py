@@ -28,6 +28,18 @@ class Published:
     layer: Layer
 
 
+def signed(request: Request, service: ServiceRecord) -> bool:
+    """Whether the request carries a live signature of this service (``exp`` and ``sig``
+    from :class:`ondemand.signing.UrlSigner`), whose owner still has an account."""
+    exp, sig = request.query_params.get("exp"), request.query_params.get("sig")
+    if not exp or not sig:
+        return False
+    state = state_of(request)
+    if state.auth is not None and not state.auth.exists(service.user_id):
+        return False
+    return state.signer.verify(service.service_id, service.user_id, exp, sig)
+
+
 def service_layer(request: Request, protocol: Protocol) -> Published:
     """The record and compiled layer of the path's service, as ``protocol`` may serve it.
 
@@ -35,13 +47,14 @@ def service_layer(request: Request, protocol: Protocol) -> Published:
     caller's: ResourceNotFound, all alike. Service URLs are capability URLs (the id is
     unguessable): anyone with the URL may read the layer, unless the service was
     created with ``args: {"auth": true}``; then only its owner, authenticated (HTTP
-    Basic works for GDAL and QGIS).
+    Basic works for GDAL and QGIS), or a URL the owner had signed (:func:`signed`).
     """
     state = state_of(request)
     service_id = request.path_params["service_id"]
     service = state.jobs.get_service(service_id, None)
-    if requires_auth(service) and current_user(request) != service.user_id:
-        raise ResourceNotFound(f"Service {service_id!r} does not exist")
+    if requires_auth(service) and not signed(request, service):
+        if current_user(request) != service.user_id:
+            raise ResourceNotFound(f"Service {service_id!r} does not exist")
     if service.service_type not in protocol.type_names:
         raise ResourceNotFound(
             f"Service {service_id!r} is a {service.service_type} service, not {protocol.name}"

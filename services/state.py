@@ -22,6 +22,7 @@ from ondemand.engine import Engine
 from ondemand.graphstore import ProcessGraphStore
 from ondemand.jobs import JobStore
 from ondemand.settings import Settings
+from ondemand.signing import UrlSigner
 from ondemand.store import Database, open_database
 from ondemand.tokens import TokenStore
 
@@ -52,9 +53,12 @@ class AppState:
     limiter: CapacityLimiter = field(init=False)
     layers: LayerCache = field(init=False)
     gate: EvaluationGate = field(init=False)
+    signer: UrlSigner = field(init=False)
+    """Signs the short-lived tile URLs of owner-only services (browser maps)."""
 
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
+        self.signer = UrlSigner(self.jobs.db, self.settings.signed_url_ttl_seconds)
         self.layers = LayerCache()
         self.graphs = ProcessGraphStore(self.jobs)
         self.gate = EvaluationGate(

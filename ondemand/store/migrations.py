@@ -84,12 +84,18 @@ def _process_graphs(tx: Transaction, dialect: str) -> None:
     tx.run("CREATE INDEX IF NOT EXISTS process_graphs_user ON process_graphs (user_id)")
 
 
+def _signing_keys(tx: Transaction, dialect: str) -> None:
+    """Version 6: keys signing short-lived URLs (one per purpose, shared by every server)."""
+    tx.run("CREATE TABLE IF NOT EXISTS signing_keys (name TEXT PRIMARY KEY, secret TEXT NOT NULL)")
+
+
 MIGRATIONS: tuple[Callable[[Transaction, str], None], ...] = (
     _jobs_and_services,
     _batch,
     _tokens,
     _leases,
     _process_graphs,
+    _signing_keys,
 )
 """Migration ``i`` brings the schema to version ``i + 1``."""
 

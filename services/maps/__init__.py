@@ -21,6 +21,7 @@ from ..protocol import (
     ViewerLinks,
 )
 from .point import point
+from .signed import viewer_signature
 from .tiles import tile, tilejson, tms_tile, xyz_tile
 from .viewer import STATIC_DIR, TILE_SERVICE, leaflet_dir, legend_json, viewer_page
 
@@ -82,12 +83,14 @@ VIEWER = Protocol(
     name="viewer",
     endpoints=(
         Endpoint("/jobs/{job_id}/viewer", viewer_page, ("GET",), Access.USER),
+        Endpoint("/jobs/{job_id}/viewer/signature", viewer_signature, ("GET",), Access.USER),
         Endpoint("/viewer/legend.json", legend_json, ("GET",), Access.PUBLIC),
         StaticFolder("/static/viewer", STATIC_DIR, "viewer-static"),
         StaticFolder("/static/leaflet", leaflet_dir(), "leaflet"),
     ),
     undocumented={
         "/jobs/{job_id}/viewer": "HTML page for browsers",
+        "/jobs/{job_id}/viewer/signature": "the viewer's renewal of signed tile URLs",
         "/viewer/": "viewer page helpers (legends for the HTML page)",
         "/static/": "static files (scripts, styles) of the viewer page",
     },

@@ -33,6 +33,7 @@ from ondemand.tiles import WEB_MERCATOR, layer_style, tile_matrix_set, zoom_rang
 from ..protocol import Protocol, protocols_of
 from ..state import run_blocking, state_of
 from ..users import current_user
+from .signed import signature_config
 from .tiles import parse_style
 
 HERE = Path(__file__).resolve().parent
@@ -225,11 +226,14 @@ async def viewer_page(request: Request) -> Response:
     view = await run_blocking(request, layer_view, state.engine, layer)
     base = str(request.base_url).rstrip("/")
     sid = services[TILE_SERVICE].service_id
+    signature = await run_blocking(request, signature_config, request, services[TILE_SERVICE])
     config = {
         **view,
         "job": {"id": job.job_id, "title": layer.title, "status": job.status, "mode": job.mode},
         "tiles": f"/services/{sid}/xyz",
         "point": f"/services/{sid}/point",
+        "signature": signature,
+        "renew": f"/jobs/{job.job_id}/viewer/signature?service={sid}",
         "legend": "/viewer/legend.json",
         "colormaps": colormap_names(),
         "links": viewer_links(base, layer, protocols, services, int(view["maxzoom"])),

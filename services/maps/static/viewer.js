@@ -25,7 +25,11 @@
     if (!cfg.rgb && state.rescale) q.set("rescale", state.rescale.join(","));
     return q.toString().replaceAll("%2C", ",").replaceAll("%3A", ":");
   }
-  const tileUrl = () => `${cfg.tiles}/{z}/{x}/{y}.png?${styleQuery()}`;
+  // An owner-only service's tiles carry a short-lived signature (a browser sends no
+  // Authorization header with the images it loads); it is renewed before it expires.
+  let signature = cfg.signature;
+  const signed = (query) => (signature ? [query, signature.query].filter(Boolean).join("&") : query);
+  const tileUrl = () => `${cfg.tiles}/{z}/{x}/{y}.png?${signed(styleQuery())}`;
 
   const tiles = L.tileLayer(tileUrl(), {
     bounds: extent, minZoom: 0, maxZoom: cfg.maxzoom + 3, maxNativeZoom: cfg.maxzoom,
@@ -46,6 +50,23 @@
     tiles.setUrl(tileUrl());
     updateLinks();
   }
+
+  function renewSignature() {
+    if (!signature) return;
+    const wait = Math.max(5, (signature.exp - Date.now() / 1000) / 2);
+    setTimeout(async () => {
+      try {
+        const response = await fetch(cfg.renew);
+        if (response.ok) {
+          signature = await response.json();
+          tiles.setUrl(tileUrl(), true);  // tiles loaded from now on use the new signature
+        }
+      } finally {
+        renewSignature();
+      }
+    }, wait * 1000);
+  }
+  renewSignature();
 
   // ---------------------------------------------------------------- optional background
   let basemap = null;
@@ -175,7 +196,7 @@
     pixelEl.dataset.lon = String(lon);
     pixelEl.dataset.lat = String(lat);
     delete pixelEl.dataset.ready;
-    const response = await fetch(`${cfg.point}?lon=${lon}&lat=${lat}`);
+    const response = await fetch(`${cfg.point}?${signed(`lon=${lon}&lat=${lat}`)}`);
     const body = await response.json();
     if (!response.ok) {
       state.pixel = null;
