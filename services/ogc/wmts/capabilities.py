@@ -52,13 +52,6 @@ INFO_FORMATS: dict[str, str] = {
 """GetFeatureInfo media types and their REST file extensions. GML comes last: QGIS uses
 the last feature format listed for its feature mode, and parses only GML there."""
 _EPS = 1e-9
-OVERZOOM = 1
-"""Levels advertised beyond the first one as fine as the layer's native pixels.
-
-Deeper levels are still served; clients magnify the deepest advertised level, and
-GDAL's WMTS driver sizes its dataset from it (a 3 km layer is not 53 million pixels wide)."""
-
-
 @dataclass(frozen=True)
 class ServiceInfo:
     """What the document says about the service itself."""
@@ -238,10 +231,13 @@ def _style_title(style: str) -> str:
 
 
 def advertised_levels(layer: Layer, tms: TileMatrixSet) -> range:
-    """The tile matrices the document lists: from the set's first level to ``OVERZOOM``
-    levels past the layer's native resolution."""
-    deepest = min(tms.maxzoom, zoom_range(layer, tms)[1] + OVERZOOM)
-    return range(tms.minzoom, deepest + 1)
+    """The tile matrices the document lists: from the set's first level to the first at
+    least as fine as the layer's native pixels.
+
+    Deeper levels are still served; clients magnify the deepest level listed, and GDAL's
+    WMTS driver sizes its dataset from it (a 3 km layer is not 53 million pixels wide).
+    """
+    return range(tms.minzoom, zoom_range(layer, tms)[1] + 1)
 
 
 def tile_limits(
