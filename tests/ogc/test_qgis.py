@@ -105,9 +105,17 @@ def test_wmts_per_date_lands_on_the_native_pixels_and_dates_differ(
     assert (diff[both] > 0).mean() > 0.5
 
 
-def test_wcs10_is_one_band_of_the_latest_date(series: Series, tmp_path: Path) -> None:
-    values, _ = native(series, "2018-12-17")  # the last of the 17 dates
+@pytest.mark.parametrize(("time", "date"), [
+    pytest.param(None, "2018-12-17", id="no-time-is-the-latest"),
+    pytest.param("2018-09-03T15:30:00Z", "2018-09-03", id="uri-time"),
+])
+def test_wcs10_is_one_band_of_one_date(
+    series: Series, tmp_path: Path, time: str | None, date: str
+) -> None:
+    values, _ = native(series, date)
     uri = f"url={series.wcs}&identifier={series.coverage}&crs=EPSG:32618&format=GeoTIFF"
+    if time is not None:
+        uri += f"&time={time}"  # a timePosition of DescribeCoverage, as QGIS's dialog offers
     answer = qgis_run({"op": "block", "provider": "wcs", "uri": uri, "extent": list(NATIVE),
                        "size": [122, 131]}, tmp_path)
     assert answer["bands"] == 1 and answer["crs"] == "EPSG:32618"

@@ -383,3 +383,22 @@ def _cut(graph: Any, left: float, bottom: float, right: float, top: float) -> An
     node = graph["args"]["imagery"]["args"]["imagery"]["args"]["imagery"]
     node["args"].update(left=left, bottom=bottom, right=right, top=top, srs="EPSG:4326")
     return graph
+
+
+@pytest.mark.parametrize("version", ["1.1.0", "1.1.1", "1.1.2"])
+def test_wcs11_capabilities_name_the_versions_offered(
+    client: TestClient, minimum: tuple[str, str], schema_errors: Any, version: str
+) -> None:
+    _, url = minimum
+    response = client.get(f"{url}?SERVICE=WCS&VERSION={version}&REQUEST=GetCapabilities")
+    assert response.status_code == 400
+    assert schema_errors("ows11", response.content) == []
+    root = ET.fromstring(response.content)
+    assert root.tag == "{http://www.opengis.net/ows/1.1}ExceptionReport"
+    exception = root.find("{http://www.opengis.net/ows/1.1}Exception")
+    assert exception is not None and exception.get("exceptionCode") == "VersionNegotiationFailed"
+    assert "2.0.1 and 1.0.0" in "".join(exception.itertext())
+    # negotiation through ACCEPTVERSIONS still answers a version spoken here
+    accepted = client.get(f"{url}?SERVICE=WCS&ACCEPTVERSIONS={version},2.0.1"
+                          "&REQUEST=GetCapabilities")
+    assert accepted.status_code == 200 and b'version="2.0.1"' in accepted.content
