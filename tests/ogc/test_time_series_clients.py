@@ -95,9 +95,11 @@ def test_rasterio_gdal_opens_wmts_without_errors(
                 subdatasets = dataset.subdatasets
             with rasterio.open(subdatasets[0]) as layer:
                 picture = layer.read(out_shape=(layer.count, 64, 64))
-    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert errors == [] and not any("projection domain" in r.getMessage()
-                                    for r in caplog.records)
+    # rasterio logs each error GDAL signals ("GDAL signalled an error: ... Point outside of
+    # projection domain" on the old capabilities) at INFO
+    errors = [r.getMessage() for r in caplog.records
+              if r.levelname == "ERROR" or "signalled an error" in r.getMessage()]
+    assert errors == []
     assert len(subdatasets) == len(CURATED) * 3 and picture[-1].any()
 
 
