@@ -1,7 +1,13 @@
-"""User-defined process graphs, stored per user beside the jobs (the same database)."""
+"""User-defined process graphs, stored per user beside the jobs (the same database).
+
+One store serves both APIs: the draft's ``/process_graphs`` (ids chosen by the server)
+and openEO 1.2's (ids chosen by the user, ``PUT /process_graphs/{id}``). Ids are per
+user: two users may both keep a graph called ``ndvi``.
+"""
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 from typing import Any
@@ -42,13 +48,35 @@ class ProcessGraphStore:
 
     def list(self, user_id: str) -> list[str]:
         """The ids of a user's graphs, oldest first."""
+        return [graph_id for graph_id, _ in self.items(user_id)]
+
+    def items(self, user_id: str) -> builtins.list[tuple[str, Any]]:
+        """A user's graphs as (id, graph), oldest first."""
         with self.jobs.transaction() as db:
             rows = db.query(
-                "SELECT process_graph_id FROM process_graphs WHERE user_id = ? "
+                "SELECT process_graph_id, process_graph FROM process_graphs WHERE user_id = ? "
                 "ORDER BY created, process_graph_id",
                 (user_id,),
             )
-        return [str(r["process_graph_id"]) for r in rows]
+        return [(str(r["process_graph_id"]), json.loads(r["process_graph"])) for r in rows]
+
+    def put(self, graph_id: str, user_id: str, graph: Any) -> bool:
+        """Store a graph under an id the user chose, replacing theirs; True when new."""
+        stamp = now()
+        with self.jobs.transaction() as db:
+            db.lock(f"process-graph:{user_id}:{graph_id}")  # two PUTs of one new id
+            changed = db.run(
+                "UPDATE process_graphs SET process_graph = ?, updated = ? "
+                "WHERE process_graph_id = ? AND user_id = ?",
+                (json.dumps(graph), stamp, graph_id, user_id),
+            )
+            if not changed:
+                db.run(
+                    "INSERT INTO process_graphs (process_graph_id, user_id, process_graph, "
+                    "created, updated) VALUES (?, ?, ?, ?, ?)",
+                    (graph_id, user_id, json.dumps(graph), stamp, stamp),
+                )
+        return not changed
 
     def replace(self, graph_id: str, user_id: str, graph: Any) -> None:
         """Replace a stored graph, keeping its id."""

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArgumentInvalid, JobModeConflict, ResourceNotFound
+from .joblogs import LogEntry, LogPage, add_entries, read_entries
+from .processes.registry import DRAFT, OPENEO
 from .store import Database, Transaction
 from .store.base import Row
 from .store.sqlite import SQLiteDatabase
@@ -44,6 +46,10 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 """
+
+
+DIALECTS = (DRAFT, OPENEO)
+"""The APIs a job's graph can be written for: the 2018 draft's and openEO 1.x's."""
 
 
 def now() -> str:
@@ -75,6 +81,8 @@ class JobRecord:
     finished: str | None = None
     attempts: int = 0
     """Batch runs started since the job was last queued (restarts after a server stop)."""
+    dialect: str = DRAFT
+    """The API the graph was written for (``draft`` or ``openeo``): its processes' meanings."""
 
     def meta(self) -> dict[str, Any]:
         """The draft's job metadata (``GET /jobs`` entries)."""
@@ -140,16 +148,21 @@ class JobStore:
         process_graph: Any,
         output: Mapping[str, Any] | None = None,
         title: str | None = None,
+        dialect: str = DRAFT,
     ) -> JobRecord:
-        """Store a new job (status ``submitted``, mode ``none``)."""
+        """Store a new job (status ``submitted``, mode ``none``) whose graph was written for
+        ``dialect`` (the API it came through)."""
+        _check_dialect(dialect)
         stamp = now()
         job_id = secrets.token_hex(12)
         with self.db.transaction() as db:
             db.run(
                 "INSERT INTO jobs (job_id, user_id, title, process_graph, output, submitted, "
-                "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, user_id, title, json.dumps(process_graph), _dump(output), stamp, stamp),
+                "updated, dialect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, user_id, title, json.dumps(process_graph), _dump(output), stamp, stamp,
+                 dialect),
             )
+            add_entries(db, job_id, [LogEntry("info", "Job created", stamp)])
         return self.get_job(job_id, user_id)
 
     def get_job(self, job_id: str, user_id: str | None) -> JobRecord:
@@ -169,11 +182,16 @@ class JobStore:
         return [_job(r) for r in rows]
 
     def update_job(self, job_id: str, user_id: str | None, **fields: Any) -> JobRecord:
-        """Change fields of a job (``process_graph``, ``output``, ``title``, ``mode``, ...)."""
-        allowed = {"process_graph", "output", "title", "mode", "status", "progress", "error"}
+        """Change fields of a job (``process_graph`` with its ``dialect``, ``output``,
+        ``title``, ``mode``, ...)."""
+        allowed = {
+            "process_graph", "dialect", "output", "title", "mode", "status", "progress", "error"
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown job fields {sorted(unknown)}")
+        if "dialect" in fields:
+            _check_dialect(fields["dialect"])
         self.get_job(job_id, user_id)
         values = {
             k: (json.dumps(v) if k == "process_graph" else _dump(v) if k == "output" else v)
@@ -186,6 +204,13 @@ class JobStore:
                 f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*values.values(), job_id)
             )
         return self.get_job(job_id, user_id)
+
+    def logs(self, job_id: str, user_id: str | None, after: int | None, level: str,
+             limit: int | None) -> LogPage:
+        """A job's log entries of ``level`` or above after id ``after``, at most ``limit``."""
+        self.get_job(job_id, user_id)
+        with self.db.transaction() as db:
+            return read_entries(db, job_id, after, level, limit)
 
     def delete_job(self, job_id: str, user_id: str | None) -> None:
         """Delete a job and its services."""
@@ -270,6 +295,12 @@ class JobStore:
             db.run("DELETE FROM services WHERE service_id = ?", (service_id,))
 
 
+def _check_dialect(dialect: str) -> None:
+    """ValueError unless ``dialect`` is one the engine reads."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown process graph dialect {dialect!r}")
+
+
 def _dump(value: Mapping[str, Any] | None) -> str | None:
     """JSON text of an optional object."""
     return None if value is None else json.dumps(dict(value))
@@ -295,6 +326,7 @@ def _job(row: Row) -> JobRecord:
         started=row["started"],
         finished=row["finished"],
         attempts=row["attempts"],
+        dialect=row["dialect"],
     )
 
 

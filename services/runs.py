@@ -18,6 +18,7 @@ from ondemand.batch.results import ResultFile
 from ondemand.batch.run import check_output
 from ondemand.batch.runner import BatchRunner
 from ondemand.errors import ResourceNotFound
+from ondemand.jobgraphs import compile_job
 from ondemand.jobs import JobRecord, check_mode_change
 
 from .ranges import ranged_response
@@ -34,7 +35,7 @@ def runner_of(state: AppState) -> BatchRunner:
 def validate_run(state: AppState, job: JobRecord, output: Mapping[str, Any] | None) -> None:
     """Refuse up front what the run would fail on: the graph, the options, the grid."""
     chosen = output if output is not None else job.output
-    check_output(state.engine, state.engine.compile(job.process_graph), chosen)
+    check_output(state.engine, compile_job(state.engine, job, state.graphs), chosen)
 
 
 def queue_run(state: AppState, job: JobRecord, output: Mapping[str, Any] | None) -> JobRecord:

@@ -59,8 +59,8 @@ class AppState:
     def __post_init__(self) -> None:
         self.limiter = CapacityLimiter(self.settings.worker_threads)
         self.signer = UrlSigner(self.jobs.db, self.settings.signed_url_ttl_seconds)
-        self.layers = LayerCache()
         self.graphs = ProcessGraphStore(self.jobs)
+        self.layers = LayerCache(self.graphs)
         self.gate = EvaluationGate(
             workers=self.settings.worker_threads,
             queue=self.settings.max_queued,

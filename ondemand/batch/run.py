@@ -23,7 +23,10 @@ from distributed import Future, KilledWorker
 from ..engine import Engine, ResultKind
 from ..errors import NoData, OnDemandError, StoreUnavailable
 from ..evaluate import CompiledGraph
-from ..jobs import JobRecord
+from ..graphstore import ProcessGraphStore
+from ..jobgraphs import expand, registry_for
+from ..joblogs import LogEntry
+from ..jobs import JobRecord, now
 from ..layer import acquisition_times
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
@@ -124,7 +127,8 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
 def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outcome:
     """Plan, evaluate, assemble and record; raises on failure or when stopped."""
     output = job.batch_output if job.batch_output is not None else job.output
-    compiled = ctx.engine.compile(job.process_graph)
+    graph = expand(job.process_graph, job.dialect, job.user_id, ProcessGraphStore(ctx.store.jobs))
+    compiled = ctx.engine.compile(graph, registry_for(job.dialect))
     if ctx.engine.result_kind(compiled) is ResultKind.TABLE:
         _check(job, run_id, 0, ctx)
         table = run_table(job, compiled, output, directory, ctx.engine, ctx.files_root)
@@ -136,7 +140,7 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     if times is not None and not times:
         raise NoData("The job selects no data: no item matches its bounding box and dates")
     chunks = split_window(window, ctx.chunk_size)
-    template = ChunkTask(ctx.engine_spec, _graph_json(job.process_graph), spec, times, window)
+    template = ChunkTask(ctx.engine_spec, _graph_json(graph), spec, times, window, job.dialect)
     assembler = RasterAssembler(directory, window, spec, times)
     try:
         _evaluate_chunks(job, run_id, chunks, template, assembler, ctx)
@@ -201,6 +205,7 @@ def _evaluate_chunks(
     chunk_of: dict[Any, Chunk] = {}
     submitted = done_count = 0
     last_check = 0.0
+    logs: list[LogEntry] = []
     try:
         while submitted < len(chunks) or completed.pending:
             while submitted < len(chunks) and len(completed.pending) < in_flight:
@@ -218,11 +223,16 @@ def _evaluate_chunks(
                 chunk = chunk_of.pop(future.key)
                 assembler.write(chunk, _chunk_result(future, result, chunk, len(chunks)))
                 done_count += 1
+                logs.append(LogEntry(
+                    "info", f"{chunk.describe(len(chunks)).capitalize()} done", now(),
+                    data={"chunk": chunk.index, "chunks": len(chunks), "done": done_count,
+                          "progress": done_count * ASSEMBLY_PERCENT // len(chunks)},
+                ))
             if not ready:
                 time.sleep(WAIT_SECONDS)
             if time.monotonic() - last_check >= POLL_SECONDS or not completed.pending:
                 last_check = time.monotonic()
-                _check(job, run_id, done_count * ASSEMBLY_PERCENT // len(chunks), ctx)
+                _check(job, run_id, done_count * ASSEMBLY_PERCENT // len(chunks), ctx, logs)
     finally:
         if completed.pending:
             cluster.cancel(completed.pending)
@@ -249,15 +259,19 @@ def _chunk_result(
     return result
 
 
-def _check(job: JobRecord, run_id: str, percent: int, ctx: RunContext) -> None:
-    """Record progress; stop if the server is stopping or the run was canceled."""
+def _check(job: JobRecord, run_id: str, percent: int, ctx: RunContext,
+           logs: list[LogEntry] | None = None) -> None:
+    """Record progress and the log entries gathered since (emptying ``logs``); stop if the
+    server is stopping or the run was canceled."""
     if ctx.stop.is_set():
         raise _Stopped("stopped")
     try:
-        current = ctx.store.progress(job.job_id, run_id, percent)
+        current = ctx.store.progress(job.job_id, run_id, percent, logs or ())
     except StoreUnavailable:
         log.warning("store unavailable; batch run %s goes on without recording progress", run_id)
         return
+    if logs:
+        logs.clear()
     if not current:
         raise _Stopped("canceled")
 

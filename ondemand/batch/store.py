@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ResourceNotFound
+from ..joblogs import LogEntry, add_entries
 from ..jobs import JobRecord, JobStore, now
 from ..store import Transaction
 from ..store.base import Params, Row
@@ -56,6 +57,7 @@ class BatchStore:
                     "updated = ? WHERE job_id = ?",
                     (None if output is None else json.dumps(dict(output)), stamp, stamp, job_id),
                 )
+                add_entries(db, job_id, [LogEntry("info", "Batch run queued", stamp)])
         return self.jobs.get_job(job_id, user_id), None if previous is None else str(previous)
 
     def cancel(self, job_id: str, user_id: str | None) -> str | None:
@@ -63,11 +65,14 @@ class BatchStore:
         with self.jobs.transaction() as db:
             previous = _row(db, job_id, user_id)["run_id"]
             db.run("DELETE FROM results WHERE job_id = ?", (job_id,))
-            db.run(
+            stamp = now()
+            changed = db.run(
                 "UPDATE jobs SET status = 'canceled', run_id = NULL, lease_owner = NULL, "
                 "lease_expires = NULL, updated = ? WHERE job_id = ? AND mode = 'batch'",
-                (now(), job_id),
+                (stamp, job_id),
             )
+            if changed:
+                add_entries(db, job_id, [LogEntry("info", "Batch run canceled", stamp)])
         return None if previous is None else str(previous)
 
     def claim(
@@ -100,6 +105,7 @@ class BatchStore:
                 (secrets.token_hex(8), stamp, owner, db.clock() + lease_seconds, stamp,
                  row["job_id"]),
             )
+            add_entries(db, row["job_id"], [LogEntry("info", "Batch run started", stamp)])
         return self.jobs.get_job(row["job_id"], None)
 
     def heartbeat(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> set[str]:
@@ -121,14 +127,19 @@ class BatchStore:
             )
         return {str(r["run_id"]) for r in rows}
 
-    def progress(self, job_id: str, run_id: str, percent: int) -> bool:
-        """Record progress; False when the run is no longer the job's running run."""
+    def progress(
+        self, job_id: str, run_id: str, percent: int, logs: Sequence[LogEntry] = ()
+    ) -> bool:
+        """Record progress (and ``logs``); False when the run is no longer the job's
+        running run."""
         with self.jobs.transaction() as db:
             changed = db.run(
                 "UPDATE jobs SET progress = ?, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (percent, now(), job_id, run_id),
             )
+            if changed == 1 and logs:
+                add_entries(db, job_id, logs)
         return changed == 1
 
     def finish(self, job_id: str, run_id: str, files: Sequence[ResultFile]) -> bool:
@@ -143,6 +154,10 @@ class BatchStore:
             )
             if changed != 1:
                 return False
+            add_entries(db, job_id, [LogEntry(
+                "info", f"Batch run finished: {len(files)} result files", stamp,
+                data={"files": [f.name for f in files]},
+            )])
             db.run_many(
                 "INSERT INTO results (job_id, name, run_id, media_type, size, title, roles, "
                 "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE "
@@ -167,17 +182,25 @@ class BatchStore:
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
                 (message, stamp, stamp, job_id, run_id),
             )
+            if changed == 1:
+                add_entries(db, job_id, [LogEntry("error", f"Batch run failed: {message}",
+                                                  stamp, code="BatchRunFailed")])
         return changed == 1
 
     def requeue(self, job_id: str, run_id: str) -> bool:
         """Put a running run back in the queue (the server is stopping)."""
         with self.jobs.transaction() as db:
+            stamp = now()
             changed = db.run(
                 "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, "
                 "lease_owner = NULL, lease_expires = NULL, updated = ? "
                 "WHERE job_id = ? AND run_id = ? AND status = 'running'",
-                (now(), job_id, run_id),
+                (stamp, job_id, run_id),
             )
+            if changed == 1:
+                add_entries(db, job_id, [LogEntry(
+                    "warning", "Batch run interrupted (the server is stopping); queued again",
+                    stamp)])
         return changed == 1
 
     def recover(self, max_attempts: int, node: str | None = None) -> list[str]:
@@ -219,6 +242,9 @@ class BatchStore:
             stamp = now()
             for row in rows:
                 if row["attempts"] >= max_attempts:
+                    add_entries(db, row["job_id"], [LogEntry(
+                        "error", f"Batch run interrupted {row['attempts']} times by server "
+                        "stops; not restarted again", stamp, code="BatchRunFailed")])
                     db.run(
                         "UPDATE jobs SET status = 'error', error = ?, run_id = NULL, "
                         "lease_owner = NULL, lease_expires = NULL, finished = ?, updated = ? "
@@ -233,6 +259,9 @@ class BatchStore:
                         ),
                     )
                 else:
+                    add_entries(db, row["job_id"], [LogEntry(
+                        "warning", "Batch run interrupted by a server stop; queued again",
+                        stamp)])
                     db.run(
                         "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, "
                         "lease_owner = NULL, lease_expires = NULL, updated = ? WHERE job_id = ?",

@@ -23,6 +23,8 @@ from ..engine import CACHED, Engine
 from ..errors import ArgumentInvalid, NoData
 from ..evaluate import CompiledGraph
 from ..formats import OutputSpec, check_encodable
+from ..jobgraphs import registry_for
+from ..processes.registry import DRAFT
 from ..settings import Settings
 from ..window import Window
 from .layout import file_values, layout_for
@@ -46,6 +48,8 @@ class ChunkTask:
     times: tuple[datetime, ...] | None
     """The dates of the whole result's time axis (None when time is reduced away)."""
     window: Window
+    dialect: str = DRAFT
+    """The API the graph was written for (its processes' meanings)."""
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,16 @@ def worker_engine(spec: EngineSpec) -> Engine:
 
 
 @lru_cache(maxsize=32)
-def _compiled(spec: EngineSpec, graph_json: str) -> CompiledGraph:
-    """The graph compiled once per worker process."""
-    return worker_engine(spec).compile(json.loads(graph_json))
+def _compiled(spec: EngineSpec, graph_json: str, dialect: str) -> CompiledGraph:
+    """The graph compiled once per worker process (stored graphs it referenced are
+    already in place: workers have no store)."""
+    return worker_engine(spec).compile(json.loads(graph_json), registry_for(dialect))
 
 
 def evaluate_chunk(task: ChunkTask) -> ChunkResult:
     """Evaluate the graph on the chunk's window and return the values to write."""
     engine = worker_engine(task.engine)
-    compiled = _compiled(task.engine, task.graph_json)
+    compiled = _compiled(task.engine, task.graph_json, task.dialect)
     try:
         result: Any = engine.evaluate(compiled, task.window, policy=CACHED)
     except NoData:

@@ -9,14 +9,17 @@ from ..cube import Cube
 from .checks import check_encodable, renders
 from .gtiff import write_gtiff
 from .jsonout import write_json
+from .netcdf import MEDIA_TYPE as NETCDF_MEDIA_TYPE
+from .netcdf import write_netcdf
 from .options import OutputSpec
 from .render import render
 from .rendered import RENDERING_HEADER, write_rendered
 
 GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
-MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "JSON": "application/json"}
-EXTENSIONS = {"GTiff": "tif", "PNG": "png", "JPEG": "jpg", "JSON": "json"}
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "JSON": "application/json",
+               "netCDF": NETCDF_MEDIA_TYPE}
+EXTENSIONS = {"GTiff": "tif", "PNG": "png", "JPEG": "jpg", "JSON": "json", "netCDF": "nc"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ def encode(cube: Cube, spec: OutputSpec, *, stem: str = "result") -> Encoded:
     ``compress=JPEG`` needs a rendering (see :mod:`~ondemand.formats.rendered`); PNG
     and JPEG are rendered pictures of the last date (see
     :mod:`~ondemand.formats.render`); JSON holds the values (see
-    :mod:`~ondemand.formats.jsonout`). Raises ``OutputOptionInvalid`` first if the
+    :mod:`~ondemand.formats.jsonout`); netCDF a CF datacube (see
+    :mod:`~ondemand.formats.netcdf`). Raises ``OutputOptionInvalid`` first if the
     options cannot encode this cube (:func:`check_encodable`).
     """
     dates = 1 if cube.times is None else len(cube.times)
@@ -56,4 +60,6 @@ def encode(cube: Cube, spec: OutputSpec, *, stem: str = "result") -> Encoded:
         return Encoded(write_gtiff(cube, spec), media_type, filename)
     if spec.format == "JSON":
         return Encoded(write_json(cube), MEDIA_TYPES["JSON"], filename)
+    if spec.format == "netCDF":
+        return Encoded(write_netcdf(cube, spec), MEDIA_TYPES["netCDF"], filename)
     return Encoded(render(cube, spec), MEDIA_TYPES[spec.format], filename)

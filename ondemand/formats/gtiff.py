@@ -66,7 +66,7 @@ def free_int_value(values: np.ndarray, mask: np.ndarray) -> int | None:
     return None
 
 
-def _nodata_plan(
+def nodata_plan(
     values: np.ndarray, mask: np.ndarray, spec: OutputSpec
 ) -> tuple[np.ndarray, float | int | None, np.ndarray | None]:
     """Return the values to write, the nodata value and an optional dataset mask."""
@@ -83,7 +83,7 @@ def _nodata_plan(
     if bool((mask == mask[:1]).all()):
         return values, None, np.asarray(mask[0])
     wider = np.dtype(_WIDER[values.dtype.name])
-    return _nodata_plan(values.astype(wider), mask, spec)
+    return nodata_plan(values.astype(wider), mask, spec)
 
 
 def creation_options(spec: OutputSpec) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def write_gtiff(cube: Cube, spec: OutputSpec) -> bytes:
     dtype = file_dtype(cube.data.dtype)
     values = np.ma.getdata(cube.data).reshape(n_t * n_b, height, width).astype(dtype, copy=False)
     mask = np.ma.getmaskarray(cube.data).reshape(n_t * n_b, height, width)
-    values, nodata, dataset_mask = _nodata_plan(values, mask, spec)
+    values, nodata, dataset_mask = nodata_plan(values, mask, spec)
     profile: dict[str, Any] = {
         "driver": "COG" if spec.cog else "GTiff",
         "width": width,

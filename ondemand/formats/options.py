@@ -19,9 +19,9 @@ from .values import BandRef, Compress, Photometric
 __all__ = ["FORMATS", "RASTER_FORMATS", "TABLE_FORMATS", "BandRef", "Format", "OutputSpec",
            "format_name", "output_formats", "parse_output"]
 
-Format = Literal["GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"]
+Format = Literal["GTiff", "PNG", "JPEG", "JSON", "netCDF", "GPKG", "GeoJSON", "CSV"]
 
-RASTER_FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON")
+RASTER_FORMATS: tuple[Format, ...] = ("GTiff", "PNG", "JPEG", "JSON", "netCDF")
 TABLE_FORMATS: tuple[Format, ...] = ("GPKG", "GeoJSON", "CSV", "JSON")
 """Formats of table results (zonal_statistics); JSON holds rasters and tables."""
 FORMATS: tuple[Format, ...] = (*RASTER_FORMATS, "GPKG", "GeoJSON", "CSV")
@@ -50,6 +50,11 @@ _FORMAT_ALIASES: dict[str, Format] = {
     "application/geo+json": "GeoJSON",
     "csv": "CSV",
     "text/csv": "CSV",
+    "netcdf": "netCDF",
+    "nc": "netCDF",
+    "netcdf4": "netCDF",
+    "application/x-netcdf": "netCDF",
+    "application/netcdf": "netCDF",
 }
 
 _SYNONYMS = {"tiles": "tiled"}

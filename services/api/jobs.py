@@ -11,10 +11,12 @@ from starlette.responses import JSONResponse, Response
 from ondemand.errors import ArgumentInvalid, OutputOptionInvalid, ProcessGraphMissing
 from ondemand.formats import format_name, parse_output
 from ondemand.jobs import JobRecord, check_mode_change
+from ondemand.processes.registry import DRAFT
 
 from ..body import read_json
 from ..state import run_blocking, run_evaluation, state_of
 from ..users import current_user
+from .graphs import compile_request, execute_request, own_hosts
 
 DOWNLOAD_FORMATS = {"tif": "GTiff", "png": "PNG", "jpg": "JPEG", "json": "JSON"}
 
@@ -35,7 +37,8 @@ async def _job_body(request: Request) -> tuple[Any, dict[str, Any] | None, str |
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    await run_blocking(request, state.engine.compile, body["process_graph"])
+    await run_blocking(request, compile_request, state, body["process_graph"], DRAFT,
+                       current_user(request), own_hosts(request))
     return body["process_graph"], None if output is None else dict(output), title
 
 
@@ -93,8 +96,9 @@ async def patch_job(request: Request) -> Response:
         )
     fields: dict[str, Any] = {}
     if "process_graph" in body:
-        await run_blocking(request, state.engine.compile, body["process_graph"])
-        fields["process_graph"] = body["process_graph"]
+        await run_blocking(request, compile_request, state, body["process_graph"], DRAFT,
+                           job.user_id, own_hosts(request))
+        fields.update(process_graph=body["process_graph"], dialect=DRAFT)
     if "output" in body:
         if body["output"] is not None:
             if not isinstance(body["output"], Mapping):
@@ -162,7 +166,8 @@ async def on_demand_result(request: Request) -> Response:
     output = saved if keep_saved else {"format": DOWNLOAD_FORMATS[ext]}
     state = state_of(request)
     encoded = await run_evaluation(
-        request, state.engine.execute, job.process_graph, output
+        request, execute_request, state, job.process_graph, output, None, job.dialect,
+        job.user_id, None,
     )
     return Response(
         encoded.content,

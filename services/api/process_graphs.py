@@ -8,10 +8,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import ProcessGraphMissing
+from ondemand.processes.registry import DRAFT
 
 from ..body import read_json
 from ..state import run_blocking, state_of
 from ..users import current_user
+from .graphs import compile_request, own_hosts
 
 
 async def _graph_body(request: Request) -> Any:
@@ -20,7 +22,9 @@ async def _graph_body(request: Request) -> Any:
     body = await read_json(request, state.settings.max_body_bytes)
     if body is None:
         raise ProcessGraphMissing("No process graph specified: the body must be a process graph")
-    await run_blocking(request, state.engine.compile, body)
+    await run_blocking(
+        request, compile_request, state, body, DRAFT, current_user(request), own_hosts(request)
+    )
     return body
 
 

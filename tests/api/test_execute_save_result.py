@@ -109,7 +109,7 @@ def test_json_format_holds_the_values(client: TestClient, reference: np.ma.Maske
     np.testing.assert_allclose(values[valid].astype(float), reference.data[valid], rtol=1e-6)
 
 
-@pytest.mark.parametrize("fmt", ["netCDF", "BMP"])
+@pytest.mark.parametrize("fmt", ["Zarr", "BMP"])
 def test_unknown_format_is_400_naming_the_formats_offered(client: TestClient, fmt: str) -> None:
     response = client.post("/jobs/execute", json=graph(fmt))
     assert response.status_code == 400, response.text

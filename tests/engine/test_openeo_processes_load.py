@@ -199,7 +199,7 @@ BAD: list[tuple[str, dict[str, Any], type[OnDemandError], str]] = [
     ("apply", {"data": ref("load"), "process": child("quantiles", data=[1, 2], q=4,
                                                      probabilities=[0.5])},
      ArgumentInvalid, "probabilities"),
-    ("save_result", {"data": ref("load"), "format": "netCDF"}, OutputFormatUnsupported,
+    ("save_result", {"data": ref("load"), "format": "Zarr"}, OutputFormatUnsupported,
      "GTiff"),
     ("ndvi", {"data": ref("load"), "nir": "B5", "colour": "green"}, ArgumentUnsupported,
      "colour"),

@@ -250,7 +250,9 @@ def test_check_encodable(
 def test_output_formats_shape_and_every_listed_option_parses() -> None:
     described = output_formats()
     assert described["default"] == "GTiff"
-    assert set(described["formats"]) == {"GTiff", "PNG", "JPEG", "JSON", "GPKG", "GeoJSON", "CSV"}
+    assert set(described["formats"]) == {
+        "GTiff", "PNG", "JPEG", "JSON", "netCDF", "GPKG", "GeoJSON", "CSV"
+    }
     gtiff = described["formats"]["GTiff"]
     assert {"tiled", "compress", "photometric", "jpeg_quality", "cog"} <= set(gtiff)
     assert "colormap" in described["formats"]["PNG"]

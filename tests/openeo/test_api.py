@@ -157,7 +157,7 @@ def test_sync_result_keeps_save_result_format(alice_api: Api) -> None:
     ({"process": {"process_graph": {**graph(), "load": {"process_id": "load_collection",
                                                         "arguments": {"id": "nope"}}}}},
      404, "CollectionNotFound", "nope"),
-    ({"process": {"process_graph": graph(format="netCDF")}}, 400, "FormatUnsupported", "netCDF"),
+    ({"process": {"process_graph": graph(format="Zarr")}}, 400, "FormatUnsupported", "Zarr"),
     ({"process": {"process_graph": graph(options={"no_such_option": 1})}},
      400, "FormatArgumentUnsupported", "no_such_option"),
     ({"process": {}}, 400, "ProcessGraphMissing", "process_graph"),

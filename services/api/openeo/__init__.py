@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route, Router
 
 from ...protocol import Access, Endpoint, Mounted, Protocol
-from . import collections, discovery, files, jobs, processes, result, services
+from . import collections, discovery, files, jobs, process_graphs, processes, result, services
 from .auth import API_PREFIX, credentials_basic, me
 from .errors import OpenEOErrors
 
@@ -42,6 +42,11 @@ ROUTES: list[BaseRoute] = [
     Route("/services/{service_id}", services.get_service, methods=["GET"]),
     Route("/services/{service_id}", services.patch_service, methods=["PATCH"]),
     Route("/services/{service_id}", services.delete_service, methods=["DELETE"]),
+    Route("/process_graphs", process_graphs.list_processes, methods=["GET"]),
+    Route("/process_graphs/{process_graph_id}", process_graphs.get_process, methods=["GET"]),
+    Route("/process_graphs/{process_graph_id}", process_graphs.put_process, methods=["PUT"]),
+    Route("/process_graphs/{process_graph_id}", process_graphs.delete_process,
+          methods=["DELETE"]),
     Route("/files", files.list_files, methods=["GET"]),
     Route("/files/{path:filepath}", files.download, methods=["GET"]),
     Route("/files/{path:filepath}", files.upload, methods=["PUT"]),

@@ -29,6 +29,7 @@ FORMAT_TITLES = {
     "PNG": "PNG image (rendered, 8 bit)",
     "JPEG": "JPEG image (rendered, 8 bit)",
     "JSON": "JSON (pixel values, or table rows)",
+    "netCDF": "netCDF-4 (CF datacube: t, bands, y, x)",
     "GPKG": "GeoPackage (zonal statistics rows with geometries)",
     "GeoJSON": "GeoJSON (zonal statistics rows with geometries)",
     "CSV": "CSV (zonal statistics rows)",

@@ -64,6 +64,7 @@ NOT_FOUND_BY_PATH: tuple[tuple[str, str], ...] = (
     ("/services/", "ServiceNotFound"),
     ("/files/", "FileNotFound"),
     ("/collections/", "CollectionNotFound"),
+    ("/process_graphs/", "ProcessGraphNotFound"),
 )
 """The specific openEO not-found code of a path under the API root."""
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ondemand.batch.results import ITEM_NAME
 from ondemand.errors import ArgumentInvalid, JobModeConflict, JobNotFinished
+from ondemand.joblogs import LEVELS
 from ondemand.jobs import JobRecord
+from ondemand.processes.registry import OPENEO
 
 from ...body import read_json
 from ...runs import cancel_run, queue_run, result_bytes, result_response, runner_of
@@ -68,8 +71,8 @@ async def create_job(request: Request) -> Response:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    output = await run_blocking(request, check_graph, state, graph)
-    job = state.jobs.create_job(user, graph, output, title)
+    output = await run_blocking(request, check_graph, state, graph, user)
+    job = state.jobs.create_job(user, graph, output, title, OPENEO)
     return Response(
         status_code=201,
         headers={
@@ -114,8 +117,8 @@ async def patch_job(request: Request) -> Response:
     fields: dict[str, Any] = {}
     if "process" in body:
         graph = process_graph_of(body)
-        output = await run_blocking(request, check_graph, state, graph)
-        fields.update(process_graph=graph, output=output)
+        output = await run_blocking(request, check_graph, state, graph, job.user_id)
+        fields.update(process_graph=graph, output=output, dialect=OPENEO)
     if "title" in body:
         if body["title"] is not None and not isinstance(body["title"], str):
             raise ArgumentInvalid('"title" must be a string')
@@ -246,49 +249,30 @@ async def download_asset(request: Request) -> Response:
 
 
 async def get_logs(request: Request) -> Response:
-    """``GET /jobs/{job_id}/logs``: the job's life as log entries, oldest first."""
+    """``GET /jobs/{job_id}/logs``: the job's log entries after ``offset`` (the last id the
+    client has), of ``level`` or above, at most ``limit`` with a ``next`` link for more."""
     job = await _job(request)
-    level = request.query_params.get("level", "debug")
-    entries = [e for e in job_logs(job) if _LEVELS.index(e["level"]) >= _level_index(level)]
-    offset = request.query_params.get("offset")
-    if offset is not None:
-        ids = [e["id"] for e in entries]
-        entries = entries[ids.index(offset) + 1:] if offset in ids else entries
-    return JSONResponse({"level": level, "logs": entries, "links": []})
+    query = request.query_params
+    level = query.get("level") or "debug"
+    if level not in LEVELS:
+        raise ArgumentInvalid(f"Unknown log level {level!r}; use one of {', '.join(LEVELS)}")
+    after = _integer(query.get("offset"), "offset", 0)
+    limit = _integer(query.get("limit"), "limit", 1)
+    page = await run_blocking(request, state_of(request).jobs.logs, job.job_id, job.user_id,
+                              after, level, limit)
+    links = []
+    if page.more and page.entries:
+        nxt = f"{api_url(request)}/jobs/{job.job_id}/logs?" + urlencode(
+            {"offset": page.entries[-1]["id"], "limit": limit, "level": level}
+        )
+        links.append({"rel": "next", "href": nxt, "type": "application/json"})
+    return JSONResponse({"level": level, "logs": page.entries, "links": links})
 
 
-_LEVELS = ("debug", "info", "warning", "error")
-
-
-def _level_index(level: str) -> int:
-    """The rank of a log level (unknown levels show everything)."""
-    return _LEVELS.index(level) if level in _LEVELS else 0
-
-
-def job_logs(job: JobRecord) -> list[dict[str, Any]]:
-    """Log entries from the job's recorded history: created, queued, started, progress, end."""
-    entries: list[dict[str, Any]] = []
-
-    def add(level: str, message: str, time: str | None, **extra: Any) -> None:
-        if time is not None:
-            entries.append({"id": f"{len(entries) + 1}", "level": level, "message": message,
-                            "time": time, **extra})
-
-    add("info", "Job created", job.submitted)
-    if job.mode == "batch":
-        add("info", "Batch run queued", job.queued)
-        if job.attempts > 1:
-            add("warning", f"Batch run restarted after a server stop (attempt {job.attempts})",
-                job.started)
-        add("info", "Batch run started", job.started)
-        if job.status == "running":
-            add("info", f"{job.progress}% of the chunks done", job.updated,
-                data={"progress": job.progress})
-        elif job.status == "finished":
-            add("info", "Batch run finished: results are ready", job.finished)
-        elif job.status == "error":
-            add("error", f"Batch run failed: {job.error or 'unknown error'}",
-                job.finished or job.updated, code="BatchRunFailed")
-        elif job.status == "canceled":
-            add("info", "Batch run canceled", job.updated)
-    return entries
+def _integer(value: str | None, name: str, minimum: int) -> int | None:
+    """An optional integer query parameter (empty is absent)."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < minimum:
+        raise ArgumentInvalid(f"{name!r} must be an integer of at least {minimum}, got {value!r}")
+    return int(value)

@@ -15,13 +15,15 @@ from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import OnDemandError, ProcessGraphMissing
 from ondemand.evaluate import CompiledGraph
-from ondemand.formats import Encoded, parse_output
-from ondemand.processes import OPENEO_REGISTRY, result_output
-from ondemand.userfiles import UserFiles
+from ondemand.formats import parse_output
+from ondemand.jobgraphs import compile_for
+from ondemand.processes import result_output
+from ondemand.processes.registry import OPENEO
 
 from ...body import read_json
 from ...state import AppState, run_blocking, run_evaluation, state_of
 from ..files import files_of
+from ..graphs import execute_request
 from .auth import user_of
 from .errors import openeo_code
 
@@ -40,31 +42,29 @@ def process_graph_of(body: Any) -> dict[str, Any]:
     return dict(graph)
 
 
-def compile_graph(state: AppState, graph: dict[str, Any]) -> CompiledGraph:
-    """Compile a 1.x graph with openEO 1.x's process meanings (blocking)."""
-    return state.engine.compile(graph, OPENEO_REGISTRY)
+def compile_graph(state: AppState, graph: dict[str, Any], user: str) -> CompiledGraph:
+    """Compile a 1.x graph of ``user`` with openEO 1.x's process meanings and their
+    user-defined processes (blocking)."""
+    return compile_for(state.engine, graph, OPENEO, user, state.graphs)
 
 
-def check_graph(state: AppState, graph: dict[str, Any]) -> dict[str, Any] | None:
+def check_graph(state: AppState, graph: dict[str, Any], user: str) -> dict[str, Any] | None:
     """Compile the graph, check its save_result's format and options and return them as
     the engine's output object (None without save_result) (blocking)."""
-    compiled = compile_graph(state, graph)
+    compiled = compile_graph(state, graph, user)
     output = result_output(compiled.graph, None)
     parse_output(output)
     return None if output is None else dict(output)
 
 
-def execute_graph(state: AppState, graph: dict[str, Any], files: UserFiles) -> Encoded:
-    """Evaluate a 1.x graph synchronously, encoded as its save_result says (blocking)."""
-    return state.engine.execute(graph, None, files, OPENEO_REGISTRY)
-
-
 async def process_result(request: Request) -> Response:
     """``POST /result``: evaluate and return the encoded result with an ``OpenEO-Identifier``."""
-    await user_of(request)
+    user = await user_of(request)
     state = state_of(request)
     graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
-    encoded = await run_evaluation(request, execute_graph, state, graph, files_of(request))
+    encoded = await run_evaluation(
+        request, execute_request, state, graph, None, files_of(request), OPENEO, user, None
+    )
     return Response(
         encoded.content,
         media_type=encoded.media_type,
@@ -77,10 +77,11 @@ async def process_result(request: Request) -> Response:
 
 async def validate(request: Request) -> Response:
     """``POST /validation``: ``{"errors": [...]}``, empty when the graph is valid."""
+    user = await user_of(request)
     state = state_of(request)
     graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
     try:
-        await run_blocking(request, check_graph, state, graph)
+        await run_blocking(request, check_graph, state, graph, user)
     except OnDemandError as exc:
         code, _ = openeo_code(exc)
         return JSONResponse({"errors": [{"code": code, "message": exc.message}]})

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import ArgumentInvalid, ServiceConfigInvalid, ServiceUnsupported
 from ondemand.jobs import ServiceRecord
+from ondemand.processes.registry import OPENEO
 
 from ...body import read_json
 from ...state import AppState, run_blocking, state_of
@@ -155,8 +156,8 @@ async def create_service(request: Request) -> Response:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         raise ArgumentInvalid('"title" must be a string')
-    await run_blocking(request, compile_graph, state, graph)
-    job = state.jobs.create_job(user, graph, None, title)
+    await run_blocking(request, compile_graph, state, graph, user)
+    job = state.jobs.create_job(user, graph, None, title, OPENEO)
     if body.get("enabled", True) is not False:
         state.jobs.update_job(job.job_id, user, mode="on_demand", status="running")
     kind = SERVICE_TYPES[service_type]["kind"]
@@ -214,8 +215,9 @@ async def patch_service(request: Request) -> Response:
         raise ArgumentInvalid('"title" must be a string')
     if "process" in body:
         graph = process_graph_of(body)
-        await run_blocking(request, compile_graph, state, graph)
-        state.jobs.update_job(service.job_id, service.user_id, process_graph=graph)
+        await run_blocking(request, compile_graph, state, graph, service.user_id)
+        state.jobs.update_job(service.job_id, service.user_id, process_graph=graph,
+                              dialect=OPENEO)
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):
             raise ArgumentInvalid('"enabled" must be true or false')
