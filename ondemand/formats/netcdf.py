@@ -1,16 +1,18 @@
 """Write a cube to netCDF-4 bytes with GDAL's netCDF driver (in rasterio's wheel).
 
-Layout, CF-1.5 as GDAL writes it: one variable of dimensions ``(t, bands, y, x)``
-with ``t`` only for a cube with a time axis and ``bands`` only for more than one
-band. The variable is named after the band for a one-band cube (``ndvi``, ``B4``),
-else ``data``; ``t`` holds days since 1970-01-01 (UTC), ``bands`` the band numbers
-1..n, and the variable's ``band_names`` attribute the names in that order. The grid
-mapping carries the CRS and the geotransform. No data is NaN for float data; integer
-data take a free value as ``_FillValue`` (as in GeoTIFFs), or become float64 with NaN
-where none is free.
+Layout, CF-1.5 as GDAL writes it, with a grid mapping carrying the CRS and the
+geotransform:
 
-GDAL sees the file as one band per (date, band), date-major: the same order as our
-GeoTIFFs, so ``gdalinfo`` and rasterio read it band for band like the GeoTIFF.
+- one band: one variable named after the band (``ndvi``, ``B4``), of dimensions
+  ``(t, y, x)`` with ``t`` in days since 1970-01-01 (UTC) when the cube has dates,
+  else ``(y, x)``; GDAL reads it as one band per date, like the GeoTIFF;
+- several bands: one variable per (date, band), date-major as the GeoTIFF's bands,
+  named ``Band1`` .. ``BandN`` (GDAL's names) with the GeoTIFF's band description as
+  ``long_name`` and ``band`` / ``datetime`` attributes (GDAL's classic netCDF writer
+  has no dimension for band names).
+
+No data is NaN for float data; integer data take a free value as ``_FillValue`` (as
+in GeoTIFFs), or become float64 with NaN where none is free.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rasterio.io import MemoryFile
 
 from ..cube import Cube
 from .checks import file_dtype
-from .gtiff import nodata_plan
+from .gtiff import band_descriptions, nodata_plan
 from .options import OutputSpec
 
 __all__ = ["MEDIA_TYPE", "variable_name", "write_netcdf"]
@@ -38,9 +40,7 @@ _NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def variable_name(cube: Cube) -> str:
-    """The name of the data variable: the band's for one band (made a netCDF name), else data."""
-    if len(cube.bands) != 1:
-        return "data"
+    """The name of a one-band cube's variable: the band's, made a netCDF name."""
     name = _NAME.sub("_", cube.bands[0]) or "data"
     return name if name[0].isalpha() else f"v_{name}"
 
@@ -65,41 +65,32 @@ def _values(cube: Cube) -> tuple[np.ndarray, float | int | None]:
 
 
 def _tags(cube: Cube, name: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Dataset and per-band metadata that make GDAL write the extra dimensions."""
-    n_t = 1 if cube.times is None else len(cube.times)
-    n_b = len(cube.bands)
-    extra: list[str] = []
-    dataset: dict[str, str] = {}
-    if cube.times is not None:
-        extra.append("t")
-        days = ",".join(repr(_days(t)) for t in cube.times)
-        dataset.update({
-            "NETCDF_DIM_t_DEF": f"{{{n_t},6}}",
-            "NETCDF_DIM_t_VALUES": f"{{{days}}}",
-            "t#units": "days since 1970-01-01 00:00:00",
-            "t#standard_name": "time",
-            "t#calendar": "standard",
-            "t#axis": "T",
-        })
-    if n_b > 1:
-        extra.append("bands")
-        dataset.update({
-            "NETCDF_DIM_bands_DEF": f"{{{n_b},4}}",
-            "NETCDF_DIM_bands_VALUES": "{" + ",".join(str(i + 1) for i in range(n_b)) + "}",
-            "bands#long_name": "band number (see band_names)",
-        })
-    if extra:
-        dataset["NETCDF_DIM_EXTRA"] = "{" + ",".join(extra) + "}"
-    bands = []
-    for index in range(n_t * n_b):
-        t, b = divmod(index, n_b)
-        tags = {"NETCDF_VARNAME": name, "long_name": name if n_b == 1 else "bands",
-                "band_names": " ".join(cube.bands)}
-        if cube.times is not None:
-            tags["NETCDF_DIM_t"] = repr(_days(cube.times[t]))
-        if n_b > 1:
-            tags["NETCDF_DIM_bands"] = str(b + 1)
-        bands.append(tags)
+    """Dataset and per-band metadata: a ``t`` dimension for one band, else one variable
+    per GDAL band described like the GeoTIFF's bands."""
+    descriptions = band_descriptions(cube)
+    if len(cube.bands) > 1:
+        bands = []
+        for index, description in enumerate(descriptions):
+            t, b = divmod(index, len(cube.bands))
+            tags = {"long_name": description, "band": cube.bands[b]}
+            if cube.times is not None:
+                tags["datetime"] = cube.times[t].isoformat()
+            bands.append(tags)
+        return {}, bands
+    if cube.times is None:
+        return {}, [{"NETCDF_VARNAME": name, "long_name": cube.bands[0]}]
+    days = [repr(_days(t)) for t in cube.times]
+    dataset = {
+        "NETCDF_DIM_EXTRA": "{t}",
+        "NETCDF_DIM_t_DEF": f"{{{len(days)},6}}",
+        "NETCDF_DIM_t_VALUES": "{" + ",".join(days) + "}",
+        "t#units": "days since 1970-01-01 00:00:00",
+        "t#standard_name": "time",
+        "t#calendar": "standard",
+        "t#axis": "T",
+    }
+    bands = [{"NETCDF_VARNAME": name, "long_name": cube.bands[0], "NETCDF_DIM_t": day}
+             for day in days]
     return dataset, bands
 
 
