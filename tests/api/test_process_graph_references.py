@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rasterio
 from rasterio.io import MemoryFile
 from starlette.testclient import TestClient
 
@@ -21,6 +20,7 @@ from ondemand.accounts import AccountFile
 from ondemand.catalog import Catalog
 from ondemand.settings import Settings
 from services import create_app
+from tests.support.landsat_ndvi import ndvi_on_grid
 
 ALICE = ("alice", "correct horse")
 BOB = ("bob", "battery staple")
@@ -77,23 +77,9 @@ def _read(content: bytes) -> tuple[np.ma.MaskedArray, Any]:
 def numpy_ndvi(shared_data: Path, shape: tuple[int, int], transform: Any) -> np.ma.MaskedArray:
     """NDVI of the one scene of DATE on the output grid, from the COGs with numpy."""
     collection = Catalog.load([shared_data / LANDSAT / "collection.json"]).get(LANDSAT)
-    (item,) = [i for i in collection.items if i.datetime.date().isoformat() == DATE]
-    rows, cols = np.meshgrid(np.arange(shape[0]) + 0.5, np.arange(shape[1]) + 0.5,
-                             indexing="ij")
-    xs, ys = transform * (cols, rows)
-    bands = {}
-    for name in ("B4", "B5"):
-        with rasterio.open(item.assets[name].href) as src:
-            col, row = ~src.transform * (xs, ys)
-            col, row = np.floor(col).astype(int), np.floor(row).astype(int)
-            inside = (col >= 0) & (col < src.width) & (row >= 0) & (row < src.height)
-            out = np.zeros(shape)
-            out[inside] = src.read(1)[row[inside], col[inside]]
-            bands[name] = out
-    red, nir = bands["B4"], bands["B5"]
-    with np.errstate(all="ignore"):
-        ndvi = (nir - red) / (nir + red)
-    return np.ma.masked_where((red == 0) | (nir == 0) | (nir + red == 0), ndvi)
+    items = [i for i in collection.items if i.datetime.date().isoformat() == DATE]
+    assert len(items) == 1
+    return ndvi_on_grid(items, shape, transform)[0]
 
 
 @pytest.mark.parametrize("form", ["absolute", "users", "relative"])

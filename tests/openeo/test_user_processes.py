@@ -16,6 +16,7 @@ import requests
 
 from ondemand.catalog import Catalog
 from tests.openeo.conftest import ALICE, COLLECTIONS
+from tests.support.landsat_ndvi import ndvi_on_grid
 
 openeo = pytest.importorskip("openeo")
 
@@ -51,29 +52,13 @@ def numpy_ndvi_max(shared_data: Path, shape: tuple[int, int], transform: Any
     """NDVI max over the dates on the output grid, from the source COGs with numpy."""
     collection = Catalog.load([shared_data / COLLECTIONS[0] / "collection.json"]).get(
         COLLECTIONS[0])
+    items = [i for i in collection.items
+             if DATES[0] <= i.datetime.date().isoformat() < DATES[1]]
+    assert len(items) == 4
+    best = ndvi_on_grid(items, shape, transform).max(axis=0)
     rows, cols = np.meshgrid(np.arange(shape[0]) + 0.5, np.arange(shape[1]) + 0.5,
                              indexing="ij")
     xs, ys = transform * (cols, rows)
-    layers = []
-    for item in collection.items:
-        if not DATES[0] <= item.datetime.date().isoformat() < DATES[1]:
-            continue
-        bands = {}
-        for name in ("B4", "B5"):
-            with rasterio.open(item.assets[name].href) as src:
-                col, row = ~src.transform * (xs, ys)
-                col, row = np.floor(col).astype(int), np.floor(row).astype(int)
-                inside = (col >= 0) & (col < src.width) & (row >= 0) & (row < src.height)
-                raw = src.read(1)
-                out = np.zeros(shape)
-                out[inside] = raw[row[inside], col[inside]]
-                bands[name] = out
-        red, nir = bands["B4"], bands["B5"]
-        with np.errstate(all="ignore"):
-            ndvi = (nir - red) / (nir + red)
-        layers.append(np.ma.masked_where((red == 0) | (nir == 0) | (nir + red == 0), ndvi))
-    assert len(layers) == 4
-    best = np.ma.stack(layers).max(axis=0)
     lons, lats = rasterio.warp.transform(collection.crs, "EPSG:4326", xs.ravel(), ys.ravel())
     lon, lat = np.reshape(lons, shape), np.reshape(lats, shape)
     outside = ((lon < BBOX["west"]) | (lon > BBOX["east"])

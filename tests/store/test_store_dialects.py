@@ -104,19 +104,25 @@ def test_put_creates_then_replaces_under_the_users_id(database: Database) -> Non
     assert graphs.items("bob") == []
 
 
-def test_a_batch_run_is_logged_in_order_and_pages_by_id(database: Database) -> None:
+def _running(database: Database) -> tuple[JobStore, BatchStore, str, str]:
+    """A job of alice's whose batch run was queued and claimed: store, queue, job, run."""
     jobs = JobStore(database)
     batch = BatchStore(jobs)
     job = jobs.create_job("alice", GRAPH)
     batch.queue(job.job_id, "alice", None)
     claimed = batch.claim(1)
     assert claimed is not None and claimed.run_id is not None
+    return jobs, batch, job.job_id, claimed.run_id
+
+
+def test_a_batch_run_is_logged_in_order_and_pages_by_id(database: Database) -> None:
+    jobs, batch, job_id, run_id = _running(database)
     chunks = [LogEntry("info", f"chunk {i} of 3 done", now(), data={"chunk": i})
               for i in (1, 2, 3)]
-    assert batch.progress(job.job_id, claimed.run_id, 90, chunks)
-    assert batch.finish(job.job_id, claimed.run_id,
+    assert batch.progress(job_id, run_id, 90, chunks)
+    assert batch.finish(job_id, run_id,
                         [ResultFile("result.tif", "image/tiff", 10, "r", ("data",))])
-    everything = jobs.logs(job.job_id, "alice", None, "debug", None)
+    everything = jobs.logs(job_id, "alice", None, "debug", None)
     messages = [e["message"] for e in everything.entries]
     assert messages == ["Job created", "Batch run queued", "Batch run started",
                         "chunk 1 of 3 done", "chunk 2 of 3 done", "chunk 3 of 3 done",
@@ -124,21 +130,16 @@ def test_a_batch_run_is_logged_in_order_and_pages_by_id(database: Database) -> N
     assert everything.entries[3]["data"] == {"chunk": 1} and not everything.more
     ids = [int(e["id"]) for e in everything.entries]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    page = jobs.logs(job.job_id, "alice", ids[1], "debug", 2)
+    page = jobs.logs(job_id, "alice", ids[1], "debug", 2)
     assert [e["message"] for e in page.entries] == messages[2:4] and page.more
-    last = jobs.logs(job.job_id, "alice", ids[-2], "debug", 2)
+    last = jobs.logs(job_id, "alice", ids[-2], "debug", 2)
     assert [e["message"] for e in last.entries] == messages[-1:] and not last.more
 
 
 def test_a_failed_run_logs_its_error_and_levels_filter(database: Database) -> None:
-    jobs = JobStore(database)
-    batch = BatchStore(jobs)
-    job = jobs.create_job("alice", GRAPH)
-    batch.queue(job.job_id, "alice", None)
-    claimed = batch.claim(1)
-    assert claimed is not None and claimed.run_id is not None
-    assert batch.fail(job.job_id, claimed.run_id, "Chunk 2 of 4 failed: no data")
-    errors = jobs.logs(job.job_id, "alice", None, "error", None).entries
+    jobs, batch, job_id, run_id = _running(database)
+    assert batch.fail(job_id, run_id, "Chunk 2 of 4 failed: no data")
+    errors = jobs.logs(job_id, "alice", None, "error", None).entries
     assert [(e["level"], e["message"], e.get("code")) for e in errors] == [
         ("error", "Batch run failed: Chunk 2 of 4 failed: no data", "BatchRunFailed")]
-    assert len(jobs.logs(job.job_id, "alice", None, "info", None).entries) == 4
+    assert len(jobs.logs(job_id, "alice", None, "info", None).entries) == 4

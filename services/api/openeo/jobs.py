@@ -20,13 +20,11 @@ from ondemand.batch.results import ITEM_NAME
 from ondemand.errors import ArgumentInvalid, JobModeConflict, JobNotFinished
 from ondemand.joblogs import LEVELS
 from ondemand.jobs import JobRecord
-from ondemand.processes.registry import OPENEO
 
-from ...body import read_json
 from ...runs import cancel_run, queue_run, result_bytes, result_response, runner_of
 from ...state import AppState, run_blocking, state_of
 from .auth import api_url, user_of
-from .result import check_graph, process_graph_of
+from .submit import created, patched_process, read_patch, read_submission, store_job, title_of
 
 BATCH_STATUSES = frozenset({"queued", "running", "finished", "canceled", "error"})
 EDITABLE = frozenset({"title", "description", "process", "plan", "budget", "log_level"})
@@ -64,22 +62,8 @@ async def _job(request: Request) -> JobRecord:
 
 async def create_job(request: Request) -> Response:
     """``POST /jobs``: 201 with ``Location`` and ``OpenEO-Identifier``."""
-    user = await user_of(request)
-    state = state_of(request)
-    body = await read_json(request, state.settings.max_body_bytes)
-    graph = process_graph_of(body)
-    title = body.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ArgumentInvalid('"title" must be a string')
-    output = await run_blocking(request, check_graph, state, graph, user)
-    job = state.jobs.create_job(user, graph, output, title, OPENEO)
-    return Response(
-        status_code=201,
-        headers={
-            "Location": f"{api_url(request)}/jobs/{job.job_id}",
-            "OpenEO-Identifier": job.job_id,
-        },
-    )
+    job = await store_job(request, await read_submission(request), keep_output=True)
+    return created(f"{api_url(request)}/jobs/{job.job_id}", job.job_id)
 
 
 async def list_jobs(request: Request) -> Response:
@@ -102,13 +86,7 @@ async def get_job(request: Request) -> Response:
 async def patch_job(request: Request) -> Response:
     """``PATCH /jobs/{job_id}``: change the title or the process (not while it runs)."""
     job = await _job(request)
-    state = state_of(request)
-    body = await read_json(request, state.settings.max_body_bytes)
-    if not isinstance(body, Mapping) or not body:
-        raise ArgumentInvalid("PATCH needs a JSON object with title or process")
-    unknown = set(body) - EDITABLE
-    if unknown:
-        raise ArgumentInvalid(f"Unknown job fields {sorted(unknown)}: use title or process")
+    body = await read_patch(request, EDITABLE, "title or process")
     if openeo_status(job) in ("queued", "running"):
         raise JobModeConflict(
             f"Job {job.job_id!r} is {openeo_status(job)}; cancel it "
@@ -116,15 +94,11 @@ async def patch_job(request: Request) -> Response:
         )
     fields: dict[str, Any] = {}
     if "process" in body:
-        graph = process_graph_of(body)
-        output = await run_blocking(request, check_graph, state, graph, job.user_id)
-        fields.update(process_graph=graph, output=output, dialect=OPENEO)
+        fields.update(await patched_process(request, body, job.user_id, keep_output=True))
     if "title" in body:
-        if body["title"] is not None and not isinstance(body["title"], str):
-            raise ArgumentInvalid('"title" must be a string')
-        fields["title"] = body["title"]
+        fields["title"] = title_of(body)
     if fields:
-        state.jobs.update_job(job.job_id, job.user_id, **fields)
+        state_of(request).jobs.update_job(job.job_id, job.user_id, **fields)
     return Response(status_code=204)
 
 

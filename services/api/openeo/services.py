@@ -16,12 +16,10 @@ from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import ArgumentInvalid, ServiceConfigInvalid, ServiceUnsupported
 from ondemand.jobs import ServiceRecord
-from ondemand.processes.registry import OPENEO
 
-from ...body import read_json
-from ...state import AppState, run_blocking, state_of
+from ...state import AppState, state_of
 from .auth import api_url, server_url, user_of
-from .result import compile_graph, process_graph_of
+from .submit import created, patched_process, read_patch, read_submission, store_job, title_of
 
 AUTH: dict[str, Any] = {
     "description": "true: only the owner may read the service, authenticated (HTTP Basic "
@@ -63,6 +61,7 @@ SERVICE_TYPES: dict[str, dict[str, Any]] = {
 }
 """The service types of ``GET /service_types``, with the draft's service kind."""
 
+EDITABLE = frozenset({"title", "description", "configuration", "enabled", "process"})
 KIND_TO_TYPE = {spec["kind"]: name for name, spec in SERVICE_TYPES.items()}
 
 
@@ -147,28 +146,16 @@ def service_body(request: Request, state: AppState, service: ServiceRecord) -> d
 
 async def create_service(request: Request) -> Response:
     """``POST /services``: 201 with ``Location`` and ``OpenEO-Identifier``."""
-    user = await user_of(request)
-    state = state_of(request)
-    body = await read_json(request, state.settings.max_body_bytes)
-    graph = process_graph_of(body)
-    service_type = _type_of(body.get("type"))
-    args = configuration_args(service_type, body.get("configuration"))
-    title = body.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ArgumentInvalid('"title" must be a string')
-    await run_blocking(request, compile_graph, state, graph, user)
-    job = state.jobs.create_job(user, graph, None, title, OPENEO)
-    if body.get("enabled", True) is not False:
-        state.jobs.update_job(job.job_id, user, mode="on_demand", status="running")
+    submission = await read_submission(request)
+    service_type = _type_of(submission.body.get("type"))
+    args = configuration_args(service_type, submission.body.get("configuration"))
+    job = await store_job(request, submission, keep_output=False)
+    jobs, user = submission.state.jobs, submission.user
+    if submission.body.get("enabled", True) is not False:
+        jobs.update_job(job.job_id, user, mode="on_demand", status="running")
     kind = SERVICE_TYPES[service_type]["kind"]
-    service = state.jobs.create_service(job.job_id, user, kind, args, title)
-    return Response(
-        status_code=201,
-        headers={
-            "Location": f"{api_url(request)}/services/{service.service_id}",
-            "OpenEO-Identifier": service.service_id,
-        },
-    )
+    service = jobs.create_service(job.job_id, user, kind, args, submission.title)
+    return created(f"{api_url(request)}/services/{service.service_id}", service.service_id)
 
 
 async def list_services(request: Request) -> Response:
@@ -199,25 +186,15 @@ async def patch_service(request: Request) -> Response:
     """``PATCH /services/{service_id}``: title, configuration, enabled or process."""
     service = await _service(request)
     state = state_of(request)
-    body = await read_json(request, state.settings.max_body_bytes)
-    if not isinstance(body, Mapping) or not body:
-        raise ArgumentInvalid("PATCH needs a JSON object with title, configuration, enabled "
-                              "or process")
-    unknown = set(body) - {"title", "description", "configuration", "enabled", "process"}
-    if unknown:
-        raise ArgumentInvalid(f"Unknown service fields {sorted(unknown)}")
+    body = await read_patch(request, EDITABLE, "title, configuration, enabled or process")
     service_type = KIND_TO_TYPE.get(service.service_type, "XYZ")
     args = None
     if "configuration" in body:
         args = configuration_args(service_type, body["configuration"])
-    title = body.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ArgumentInvalid('"title" must be a string')
+    title = title_of(body)
     if "process" in body:
-        graph = process_graph_of(body)
-        await run_blocking(request, compile_graph, state, graph, service.user_id)
-        state.jobs.update_job(service.job_id, service.user_id, process_graph=graph,
-                              dialect=OPENEO)
+        fields = await patched_process(request, body, service.user_id, keep_output=False)
+        state.jobs.update_job(service.job_id, service.user_id, **fields)
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):
             raise ArgumentInvalid('"enabled" must be true or false')
