@@ -38,3 +38,5 @@ def test_the_guide_runs_end_to_end(demo_data_dir: Path, tmp_path: Path) -> None:
     assert (work / "ndvi_max.tif").stat().st_size > 0
     assert (work / "ndvi_max.png").read_bytes().startswith(b"\x89PNG")
     assert (work / "ndvi-max-job" / "result.tif").is_file()
+    assert (work / "ndvi.nc").read_bytes()[:4] == b"\x89HDF"
+    assert (work / "ndvi_max_udp.tif").read_bytes() == (work / "ndvi_max.tif").read_bytes()
