@@ -179,3 +179,12 @@ def test_put_refuses_bad_ids_and_predefined_names(alice: Any) -> None:
     with pytest.raises(openeo.rest.OpenEoApiError) as invalid:
         alice.save_user_defined_process("bad-id", SCALED_NDVI_MAX, parameters=PARAMETERS)
     assert invalid.value.http_status_code == 400 and "invalid" in invalid.value.message
+
+
+def test_put_checks_the_graph_of_a_process_with_parameters(alice: Any) -> None:
+    broken = {"x": {"process_id": "no_such_process", "arguments": {"data": DATA},
+                    "result": True}}
+    with pytest.raises(openeo.rest.OpenEoApiError) as raised:
+        alice.save_user_defined_process("broken", broken, parameters=PARAMETERS)
+    assert raised.value.code == "ProcessUnsupported"
+    assert "no_such_process" in raised.value.message

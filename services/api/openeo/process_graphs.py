@@ -16,8 +16,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ondemand.dialects import parse_graph
 from ondemand.errors import ArgumentInvalid, ProcessGraphInvalid, ProcessGraphMissing
+from ondemand.jobgraphs import expand
 from ondemand.processes import OPENEO_REGISTRY
+from ondemand.processes.registry import OPENEO
 from ondemand.udp import user_process_graph
 
 from ...body import read_json
@@ -57,7 +60,7 @@ def _listed(graph_id: str, stored: Any) -> dict[str, Any]:
 
 def _check_process(state: AppState, graph_id: str, body: Any, user: str) -> dict[str, Any]:
     """The process object to store: shape checked, and compiled when it has no parameters
-    (with parameters, its process ids and references are checked). Blocking."""
+    (with parameters, its structure, process ids and references are checked). Blocking."""
     if not PROCESS_ID.match(graph_id):
         raise ArgumentInvalid(
             f"Process id {graph_id!r} is invalid: use letters, digits and underscores"
@@ -80,7 +83,12 @@ def _check_process(state: AppState, graph_id: str, body: Any, user: str) -> dict
     stored = {k: body[k] for k in METADATA if k in body and body[k] is not None}
     stored["id"] = graph_id
     stored["process_graph"] = dict(body["process_graph"])
-    if not parameters:
+    if parameters:
+        settings = state.settings
+        parse_graph(expand(stored["process_graph"], OPENEO, user, state.graphs),
+                    OPENEO_REGISTRY, max_nodes=settings.max_graph_nodes,
+                    max_depth=settings.max_graph_depth)
+    else:
         compile_graph(state, stored["process_graph"], user)
     return stored
 

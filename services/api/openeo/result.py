@@ -42,13 +42,14 @@ def process_graph_of(body: Any) -> dict[str, Any]:
     return dict(graph)
 
 
-def compile_graph(state: AppState, graph: dict[str, Any], user: str) -> CompiledGraph:
+def compile_graph(state: AppState, graph: dict[str, Any], user: str | None) -> CompiledGraph:
     """Compile a 1.x graph of ``user`` with openEO 1.x's process meanings and their
-    user-defined processes (blocking)."""
+    user-defined processes (none for an anonymous caller) (blocking)."""
     return compile_for(state.engine, graph, OPENEO, user, state.graphs)
 
 
-def check_graph(state: AppState, graph: dict[str, Any], user: str) -> dict[str, Any] | None:
+def check_graph(state: AppState, graph: dict[str, Any], user: str | None
+                ) -> dict[str, Any] | None:
     """Compile the graph, check its save_result's format and options and return them as
     the engine's output object (None without save_result) (blocking)."""
     compiled = compile_graph(state, graph, user)
@@ -77,8 +78,8 @@ async def process_result(request: Request) -> Response:
 
 async def validate(request: Request) -> Response:
     """``POST /validation``: ``{"errors": [...]}``, empty when the graph is valid."""
-    user = await user_of(request)
     state = state_of(request)
+    user = await user_of(request) if request.headers.get("authorization") else None
     graph = process_graph_of(await read_json(request, state.settings.max_body_bytes))
     try:
         await run_blocking(request, check_graph, state, graph, user)
