@@ -90,7 +90,10 @@ def graph_id_of(uri: Any, user: str, hosts: Collection[str] | None) -> str:
     ResourceNotFound for another user's graph)."""
     if not isinstance(uri, str) or not uri:
         raise ArgumentInvalid('process_graph: "uri" must be the URL of a stored process graph')
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise ArgumentInvalid(f"process_graph: {uri!r} is not a URL") from None
     if parts.scheme not in ("", "http", "https") or parts.query or parts.fragment:
         raise ArgumentInvalid(f"process_graph: {uri!r} is not an http(s) process graph URL")
     if parts.netloc and hosts is not None and parts.netloc.lower() not in {

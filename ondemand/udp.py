@@ -97,12 +97,13 @@ def _inline(graph: Mapping[str, Any], lookup: Lookup, registry: Registry, depth:
 
 def _children(node: Any, lookup: Lookup, registry: Registry, depth: int) -> Any:
     """A node with the calls in its child graphs inlined."""
-    if not isinstance(node, Mapping) or not isinstance(node.get("arguments"), Mapping):
+    key = "args" if isinstance(node, Mapping) and "arguments" not in node else "arguments"
+    if not isinstance(node, Mapping) or not isinstance(node.get(key), Mapping):
         return node
-    args = {k: _child_value(v, lookup, registry, depth) for k, v in node["arguments"].items()}
-    if all(args[k] is v for k, v in node["arguments"].items()):
+    args = {k: _child_value(v, lookup, registry, depth) for k, v in node[key].items()}
+    if all(args[k] is v for k, v in node[key].items()):
         return node
-    return {**node, "arguments": args}
+    return {**node, key: args}
 
 
 def _child_value(value: Any, lookup: Lookup, registry: Registry, depth: int) -> Any:
@@ -125,7 +126,7 @@ def _expand(call_id: str, call: Mapping[str, Any], stored: Any, lookup: Lookup,
         )
     graph, declared = user_process_graph(stored)
     graph = _inline(graph, lookup, registry, depth + 1)
-    args = call.get("arguments", {})
+    args = call.get("arguments", call.get("args", {}))
     if not isinstance(args, Mapping):
         raise ProcessGraphInvalid(f"Node {call_id!r}: 'arguments' must be an object")
     bindings = _bind(call_id, name, args, declared)
@@ -139,8 +140,9 @@ def _expand(call_id: str, call: Mapping[str, Any], stored: Any, lookup: Lookup,
             raise ProcessGraphInvalid(
                 f"User-defined process {name!r}: node {nid!r} is not an object"
             )
-        new = {k: v for k, v in node.items() if k not in ("arguments", "result")}
-        new["arguments"] = _substitute(node.get("arguments", {}), bindings, ids, frozenset())
+        new = {k: v for k, v in node.items() if k not in ("arguments", "args", "result")}
+        new["arguments"] = _substitute(node.get("arguments", node.get("args", {})), bindings,
+                                       ids, frozenset())
         if nid == results[0] and call.get("result"):
             new["result"] = True
         out[ids[str(nid)]] = new
@@ -185,7 +187,8 @@ def _substitute(value: Any, bindings: Mapping[str, Any], ids: Mapping[str, str] 
         if set(value) == {"process_graph"} and isinstance(value["process_graph"], Mapping):
             hidden = shadowed | CALLBACK_PARAMETERS
             return {"process_graph": {
-                nid: ({k: (_substitute(v, bindings, None, hidden) if k == "arguments" else v)
+                nid: ({k: (_substitute(v, bindings, None, hidden)
+                           if k in ("arguments", "args") else v)
                        for k, v in node.items()} if isinstance(node, Mapping) else node)
                 for nid, node in value["process_graph"].items()
             }}
