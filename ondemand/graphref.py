@@ -29,15 +29,28 @@ _PATH = re.compile(r"^(?:.*?)/(?:users/([^/]+)/)?process_graphs/([^/]+)/?$")
 
 
 def resolve_graph_references(
-    doc: Any, user_id: str, lookup: Lookup, own_hosts: Collection[str] | None
+    doc: Any, user_id: str, lookup: Lookup, own_hosts: Collection[str] | None,
+    max_references: int = 200,
 ) -> Any:
     """``doc`` with every ``process_graph`` node of the nested form replaced (unchanged
     documents come back as the same object).
 
     ``own_hosts`` are this server's ``host[:port]`` names as the request saw them; None
-    skips the host check (graphs checked when they were submitted).
+    skips the host check (graphs checked when they were submitted). At most
+    ``max_references`` stored graphs are put in place in all (references repeated in
+    stored graphs multiply).
     """
-    return _walk(doc, user_id, lookup, own_hosts, 0)
+    used = [0]
+
+    def counted(graph_id: str) -> Any:
+        used[0] += 1
+        if used[0] > max_references:
+            raise ProcessGraphInvalid(
+                f"The process graph puts more than {max_references} stored graphs in place"
+            )
+        return lookup(graph_id)
+
+    return _walk(doc, user_id, counted, own_hosts, 0)
 
 
 def _walk(value: Any, user: str, lookup: Lookup, hosts: Collection[str] | None, depth: int

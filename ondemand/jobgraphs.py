@@ -43,10 +43,11 @@ def registry_for(dialect: str) -> Registry:
 
 
 def expand(doc: Any, dialect: str, user_id: str | None, graphs: UserGraphs | None,
-           own_hosts: Collection[str] | None = None) -> Any:
+           own_hosts: Collection[str] | None = None, max_nodes: int = 200) -> Any:
     """``doc`` with the stored graphs it references put in place: user-defined process
-    calls (openEO 1.x) or ``process_graph`` nodes (the draft). Without a store or a user,
-    ``doc`` as it is (references then fail to parse, as unknown processes)."""
+    calls (openEO 1.x) or ``process_graph`` nodes (the draft), adding at most about
+    ``max_nodes`` nodes. Without a store or a user, ``doc`` as it is (references then
+    fail to parse, as unknown processes)."""
     if graphs is None or user_id is None:
         return doc
     if dialect == OPENEO:
@@ -56,9 +57,9 @@ def expand(doc: Any, dialect: str, user_id: str | None, graphs: UserGraphs | Non
             except ResourceNotFound:
                 return None
 
-        return inline_user_processes(doc, user_process, OPENEO_REGISTRY)
+        return inline_user_processes(doc, user_process, OPENEO_REGISTRY, max_nodes)
     return resolve_graph_references(
-        doc, user_id, lambda graph_id: graphs.get(graph_id, user_id), own_hosts
+        doc, user_id, lambda graph_id: graphs.get(graph_id, user_id), own_hosts, max_nodes
     )
 
 
@@ -66,7 +67,7 @@ def compile_for(engine: Engine, doc: Any, dialect: str, user_id: str | None = No
                 graphs: UserGraphs | None = None,
                 own_hosts: Collection[str] | None = None) -> CompiledGraph:
     """Compile ``doc`` written for ``dialect`` on behalf of ``user_id`` (blocking)."""
-    expanded = expand(doc, dialect, user_id, graphs, own_hosts)
+    expanded = expand(doc, dialect, user_id, graphs, own_hosts, engine.settings.max_graph_nodes)
     return engine.compile(expanded, registry_for(dialect))
 
 

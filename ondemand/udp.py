@@ -49,17 +49,38 @@ def user_process_graph(stored: Any) -> tuple[Mapping[str, Any], list[Mapping[str
     )
 
 
-def inline_user_processes(doc: Any, lookup: Lookup, registry: Registry) -> Any:
+def inline_user_processes(doc: Any, lookup: Lookup, registry: Registry,
+                          max_nodes: int = 200) -> Any:
     """``doc`` (a flat graph, or ``{"process_graph": ...}``) with user process calls inlined.
 
-    Documents without calls come back unchanged (the same object).
+    Documents without calls come back unchanged (the same object). The stored graphs
+    put in place may add ``max_nodes`` nodes in all (calls repeated in calls multiply).
     """
+    lookup = _budgeted(lookup, max_nodes)
     if isinstance(doc, Mapping) and isinstance(doc.get("process_graph"), Mapping):
         graph = _inline(doc["process_graph"], lookup, registry, 0)
         return doc if graph is doc["process_graph"] else {**doc, "process_graph": graph}
     if isinstance(doc, Mapping) and "process_id" not in doc:
         return _inline(doc, lookup, registry, 0)
     return doc
+
+
+def _budgeted(lookup: Lookup, max_nodes: int) -> Lookup:
+    """``lookup``, counting the nodes of what it finds: ProcessGraphInvalid past ``max_nodes``."""
+    used = [0]
+
+    def counted(name: str) -> Any:
+        stored = lookup(name)
+        if stored is not None:
+            graph = stored.get("process_graph", stored) if isinstance(stored, Mapping) else ()
+            used[0] += max(1, len(graph) if isinstance(graph, Mapping) else 1)
+            if used[0] > max_nodes:
+                raise ProcessGraphInvalid(
+                    f"The user-defined processes called add more than {max_nodes} nodes"
+                )
+        return stored
+
+    return counted
 
 
 def _is_call(node: Any, registry: Registry) -> bool:

@@ -127,7 +127,8 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
 def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outcome:
     """Plan, evaluate, assemble and record; raises on failure or when stopped."""
     output = job.batch_output if job.batch_output is not None else job.output
-    graph = expand(job.process_graph, job.dialect, job.user_id, ProcessGraphStore(ctx.store.jobs))
+    graph = expand(job.process_graph, job.dialect, job.user_id, ProcessGraphStore(ctx.store.jobs),
+                   None, ctx.engine.settings.max_graph_nodes)
     compiled = ctx.engine.compile(graph, registry_for(job.dialect))
     if ctx.engine.result_kind(compiled) is ResultKind.TABLE:
         _check(job, run_id, 0, ctx)

@@ -33,5 +33,5 @@ def compile_request(state: AppState, doc: Any, dialect: str, user: str,
 def execute_request(state: AppState, doc: Any, output: Any, files: UserFiles | None,
                     dialect: str, user: str, hosts: frozenset[str] | None) -> Encoded:
     """Evaluate a request's (or a stored job's) graph synchronously and encode it (blocking)."""
-    expanded = expand(doc, dialect, user, state.graphs, hosts)
+    expanded = expand(doc, dialect, user, state.graphs, hosts, state.settings.max_graph_nodes)
     return state.engine.execute(expanded, output, files, registry_for(dialect))

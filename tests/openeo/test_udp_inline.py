@@ -111,3 +111,32 @@ def test_references_nest_and_stop_at_a_cycle() -> None:
         "imagery": {"product_id": "c"}, "uri": "/process_graphs/outer"}}
     with pytest.raises(ProcessGraphInvalid, match="deep"):
         resolve_graph_references(doc, "alice", stored.__getitem__, None)
+
+
+def test_calls_repeated_in_calls_stop_at_the_node_budget() -> None:
+    def fan(inner: str) -> dict[str, Any]:
+        nodes = {f"c{i}": {"process_id": inner, "namespace": "user", "arguments": {}}
+                 for i in range(10)}
+        nodes["c0"]["result"] = True
+        return {"process_graph": nodes}
+
+    stored = {f"p{level}": fan(f"p{level + 1}") for level in range(10)}
+    stored["p10"] = {"process_graph": {"x": {"process_id": "absolute",
+                                             "arguments": {"x": 1}, "result": True}}}
+    doc = {"a": {"process_id": "p0", "namespace": "user", "arguments": {}, "result": True}}
+    with pytest.raises(ProcessGraphInvalid, match="more than 200 nodes"):
+        inline_user_processes(doc, lookup(stored), OPENEO_REGISTRY)
+
+
+def test_references_repeated_in_references_stop_at_the_budget() -> None:
+    def fan(inner: str) -> dict[str, Any]:
+        ref = {"process_id": "process_graph", "args": {
+            "imagery": {"product_id": "c"}, "uri": f"/process_graphs/{inner}"}}
+        return {"process_id": "merge_cubes", "args": {"cube1": ref, "cube2": ref}}
+
+    stored = {f"f{level}": fan(f"f{level + 1}") for level in range(10)}
+    stored["f10"] = {"product_id": "c"}
+    doc = {"process_id": "process_graph",
+           "args": {"imagery": {"product_id": "d"}, "uri": "/process_graphs/f0"}}
+    with pytest.raises(ProcessGraphInvalid, match="more than 5 stored graphs"):
+        resolve_graph_references(doc, "alice", stored.__getitem__, None, 5)

@@ -85,7 +85,8 @@ def _check_process(state: AppState, graph_id: str, body: Any, user: str) -> dict
     stored["process_graph"] = dict(body["process_graph"])
     if parameters:
         settings = state.settings
-        parse_graph(expand(stored["process_graph"], OPENEO, user, state.graphs),
+        parse_graph(expand(stored["process_graph"], OPENEO, user, state.graphs, None,
+                           settings.max_graph_nodes),
                     OPENEO_REGISTRY, max_nodes=settings.max_graph_nodes,
                     max_depth=settings.max_graph_depth)
     else:
