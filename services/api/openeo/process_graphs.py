@@ -106,7 +106,15 @@ async def get_process(request: Request) -> Response:
     user = await user_of(request)
     graph_id = request.path_params["process_graph_id"]
     stored = await run_blocking(request, state_of(request).graphs.get, graph_id, user)
-    return JSONResponse(process_body(graph_id, stored, full=True))
+    try:
+        body = process_body(graph_id, stored, full=True)
+    except ProcessGraphInvalid:
+        raise ProcessGraphInvalid(
+            f"Process graph {graph_id!r} was stored through the draft API in its nested form, "
+            f"which has no openEO 1.2 shape; read it with the draft's GET "
+            f"/process_graphs/{graph_id}"
+        ) from None
+    return JSONResponse(body)
 
 
 async def put_process(request: Request) -> Response:
