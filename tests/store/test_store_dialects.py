@@ -1,4 +1,4 @@
-"""Migration 6 on SQLite and PostgreSQL alike: jobs remember the API their graph was written
+"""Migration 7 on SQLite and PostgreSQL alike: jobs remember the API their graph was written
 for (older jobs: the draft), stored graphs are keyed per user, and job logs page by id."""
 
 from __future__ import annotations
@@ -70,11 +70,11 @@ def version_5(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]
     return kind, location
 
 
-def test_migration_6_keeps_old_jobs_as_draft_and_old_graphs(version_5: tuple[str, str]) -> None:
+def test_migration_7_keeps_old_jobs_as_draft_and_old_graphs(version_5: tuple[str, str]) -> None:
     db = _open(*version_5)
     try:
         with db.transaction() as tx:
-            assert schema_version(tx) == len(MIGRATIONS) == 6
+            assert schema_version(tx) == len(MIGRATIONS) == 7
         jobs = JobStore(db)
         old = jobs.get_job("old", "alice")
         assert (old.dialect, old.process_graph) == (DRAFT, {"a": 1})
