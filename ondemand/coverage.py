@@ -33,7 +33,7 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 
 from .cube import Cube
 from .engine import Engine
-from .errors import ArgumentInvalid, NoData, PixelLimitExceeded, SubsetInvalid
+from .errors import ArgumentInvalid, NoData, PixelLimitExceeded, ScaleInvalid, SubsetInvalid
 from .grid import snap_outward
 from .layer import Layer
 from .processes.resample import fit_to_window
@@ -289,7 +289,10 @@ class Scaling:
         """The scaled size of a ``width`` x ``height`` grid."""
         out = {"x": width, "y": height}
         for role, factor in self.factors.items():
-            out[role] = max(1, round(out[role] / factor))
+            scaled = out[role] / factor
+            if not math.isfinite(scaled):
+                raise ScaleInvalid(f"Scale factor {factor!r} makes the {role} size infinite")
+            out[role] = max(1, round(scaled))
         out.update(self.sizes)
         return out["x"], out["y"]
 

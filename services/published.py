@@ -49,8 +49,13 @@ def service_layer(request: Request, protocol: Protocol) -> Published:
     created with ``args: {"auth": true}``; then only its owner, authenticated (HTTP
     Basic works for GDAL and QGIS), or a URL the owner had signed (:func:`signed`).
     """
+    return find_published(request, request.path_params["service_id"], protocol)
+
+
+def find_published(request: Request, service_id: str, protocol: Protocol) -> Published:
+    """The service ``service_id`` as ``protocol`` may serve it to this caller (see
+    :func:`service_layer`); for listings that name services outside the path."""
     state = state_of(request)
-    service_id = request.path_params["service_id"]
     service = state.jobs.get_service(service_id, None)
     if requires_auth(service) and not signed(request, service):
         if current_user(request) != service.user_id:

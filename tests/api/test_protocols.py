@@ -28,10 +28,14 @@ SAMPLE = {
     "fmt": "png",
     "date": "2017-01-20",
     "path": "{job}/default/WebMercatorQuad/12/1459/2176.png",
+    "row": "1459",
+    "col": "2176",
+    "collection_id": "{service}",
 }
 """Values for the path parameters of the service routes (a tile over the demo data)."""
 QUERIES = {
     "/point": "?lon=11.118&lat=46.673",
+    "/ogcapi/collections/{collection_id}/coverage": "?scale-size=E(64),N(64)",
     "/wcs": "?SERVICE=WCS&REQUEST=GetCapabilities",
     "/wmts": "?SERVICE=WMTS&REQUEST=GetCapabilities",
 }
@@ -58,8 +62,8 @@ def url_of(endpoint: Endpoint, service: dict[str, Any]) -> str:
     service_id = service["service_id"]
     path = endpoint.path.replace("{service_id}", service_id)
     path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE[m.group(1)], path)
-    path = path.replace("{job}", service["job_id"])
-    suffix = path.split(service_id, 1)[1]
+    path = path.replace("{job}", service["job_id"]).replace("{service}", service_id)
+    suffix = endpoint.path.split("{service_id}", 1)[1]
     return path + QUERIES.get(suffix, "")
 
 
@@ -79,7 +83,7 @@ def test_every_protocol_with_service_routes_has_service_types() -> None:
     """A service route of a protocol without types would answer nothing."""
     for protocol, _ in _service_routes():
         assert protocol.service_types, protocol.name
-    assert set(ALL_TYPES) == {"wmts", "wcs", "xyz", "tms"}
+    assert set(ALL_TYPES) == {"wmts", "wcs", "xyz", "tms", "ogcapi"}
     assert len(ALL_TYPES) == len(set(ALL_TYPES)), "a service type is declared twice"
 
 
@@ -100,6 +104,9 @@ def test_service_routes_serve_only_their_types(
     assert f"is a {kind} service, not {protocol.name}" in response.text
     if protocol.errors is None:
         assert response.json()["code"] == 404
+    elif response.headers["content-type"] == "application/problem+json":  # OGC API
+        assert response.json()["status"] == 404
+        assert response.json()["code"] == "ResourceNotFound"
     else:  # the protocol's OGC exception report
         root = ET.fromstring(response.content)
         assert root.tag.endswith("ExceptionReport")
@@ -119,6 +126,11 @@ def test_service_types_and_links_come_from_the_registry(
     tilejson = [link["href"] for link in xyz["links"] if link["rel"] == "tilejson"]
     assert client.get(tilejson[0]).json()["tilejson"] == "3.0.0"
     assert not any(link["rel"] == "tilejson" for link in wmts["links"] + wcs["links"])
+    ogcapi = published["ogcapi"]
+    landing = client.get(ogcapi["service_url"]).json()
+    assert {"service-desc", "conformance", "data"} <= {link["rel"] for link in landing["links"]}
+    desc = [link["href"] for link in ogcapi["links"] if link["rel"] == "service-desc"]
+    assert client.get(desc[0]).json()["openapi"].startswith("3.0")
 
 
 def test_unknown_service_type_names_the_registered_ones(client: TestClient) -> None:

@@ -24,8 +24,13 @@ from ondemand.settings import Settings
 from services import create_app
 from services.access import route_access
 from services.api.openapi import document
+from services.ogcapi import PATHS as OGCAPI_PATHS
 from services.protocol import Access
 from services.registry import PROTOCOLS
+
+OGCAPI_PUBLIC = {("GET", "/ogcapi" + path) for path, _ in OGCAPI_PATHS}
+"""The public OGC API root: the catalog's collections (public like ``/collections``) and,
+in its list, the caller's own ``ogcapi`` services (their routes are SERVICE routes)."""
 
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/"),
@@ -47,6 +52,7 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/udf_runtimes/{lang}/{udf_type}"),
     ("GET", "/viewer/legend.json"),
     ("GET", "/.well-known/openeo"),
+    *OGCAPI_PUBLIC,
     ("*", "/static/viewer"),
     ("*", "/static/leaflet"),
 }

@@ -18,6 +18,7 @@ from ondemand.formats import legend
 from ondemand.settings import Settings
 from services import create_app
 from services.maps.viewer import prefers_html
+from services.registry import PROTOCOLS
 from tests.support.seed import use_case_1_job
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -109,10 +110,11 @@ def test_opening_publishes_once(client: TestClient, running: tuple[str, dict[str
     job_id, _ = running
     services = client.get("/services").json()
     kinds = sorted(s["service_type"] for s in services if s["job_id"] == job_id)
-    assert kinds == ["wcs", "wmts", "xyz"]
+    assert kinds == ["ogcapi", "wcs", "wmts", "xyz"]  # one per protocol with viewer links
+    assert kinds == sorted(p.viewer.service_type for p in PROTOCOLS if p.viewer is not None)
     again = page_config(client.get(f"/jobs/{job_id}/viewer").text)
     assert again["links"] == running[1]["links"]
-    assert len([s for s in client.get("/services").json() if s["job_id"] == job_id]) == 3
+    assert len([s for s in client.get("/services").json() if s["job_id"] == job_id]) == 4
 
 
 def test_page_data_matches_tilejson(

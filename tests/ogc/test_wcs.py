@@ -236,6 +236,8 @@ ERRORS_20 = [
      404),
     ("VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID={cov}&SCALEFACTOR=-1", "InvalidScaleFactor",
      404),
+    ("VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID={cov}&SCALEFACTOR=1e-320", "InvalidScaleFactor",
+     404),
     ("VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID={cov}&SUBSETTINGCRS=EPSG:99999",
      "SubsettingCrs-NotSupported", 501),
     ("VERSION=2.0.1&REQUEST=GetCoverage&COVERAGEID={cov}&OUTPUTCRS=nonsense",

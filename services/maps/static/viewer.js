@@ -214,6 +214,8 @@
     ["xyz_template", "XYZ template"],
     ["tilejson", "TileJSON"],
     ["wcs", "WCS"],
+    ["ogcapi", "OGC API (landing page)"],
+    ["ogcapi_collection", "OGC API collection (GDAL: OGCAPI:<url>)"],
     ["qgis_wmts", "QGIS layer URI (WMTS)"],
     ["qgis_xyz", "QGIS layer URI (XYZ)"],
   ];
