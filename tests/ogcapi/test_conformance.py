@@ -52,10 +52,15 @@ EXERCISED: dict[str, list[str]] = {
         "test_coverage.test_bbox_in_crs84_equals_lat_lon_subset",
         "test_coverage.test_series_datetime_picks_one_date",
         "test_coverage.test_time_subset_trim_keeps_dates_inside",
+        "test_owslib.test_owslib_subset_equals_execute",
     ],
-    "ogcapi-coverages-1/1.0/conf/scaling": ["test_coverage.test_scaling"],
+    "ogcapi-coverages-1/1.0/conf/scaling": [
+        "test_coverage.test_scaling",
+        "test_owslib.test_owslib_scale_size_and_properties",
+    ],
     "ogcapi-coverages-1/1.0/conf/fieldselection": [
-        "test_coverage.test_properties_select_bands_of_a_catalog_collection"
+        "test_coverage.test_properties_select_bands_of_a_catalog_collection",
+        "test_owslib.test_owslib_scale_size_and_properties",
     ],
     "ogcapi-coverages-1/1.0/conf/geotiff": ["test_coverage.test_whole_coverage_equals_execute"],
 }
