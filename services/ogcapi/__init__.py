@@ -39,6 +39,9 @@ PATHS: tuple[tuple[str, Handler], ...] = (
     (_C + "/coverage/tiles", data.tileset_list),
     (_C + "/coverage/tiles/{tms}", data.tileset),
     (_C + "/coverage/tiles" + _TILE, data.tile),
+    (_C + "/tiles", data.tileset_list),  # geodata-tilesets' own path: the data tiles
+    (_C + "/tiles/{tms}", data.tileset),
+    (_C + "/tiles" + _TILE, data.tile),
     (_C + "/coverage", data.coverage),
     (_C + "/coverage/domainset", data.domainset),
     (_C + "/coverage/rangetype", data.rangetype),

@@ -42,7 +42,8 @@ def _tms(layer: Layer, tms_id: str) -> TileMatrixSet:
 
 
 def _data_type(request: Request) -> tilesets.DataType:
-    return "coverage" if "/coverage/tiles" in request.url.path else "map"
+    """``…/map/tiles``: map tiles; ``…/coverage/tiles`` and geodata's ``…/tiles``: data tiles."""
+    return "map" if "/map/tiles" in request.url.path else "coverage"
 
 
 async def tileset_list(request: Request) -> Response:

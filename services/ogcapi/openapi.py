@@ -7,6 +7,7 @@ from typing import Any
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
 _C = "/collections/{collectionId}"
+_TIFF = "image/tiff; application=geotiff"
 
 
 def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -97,11 +98,11 @@ def document(base: str) -> dict[str, Any]:
         _C + "/coverage/domainset": _get("Domain set (CIS JSON)", [_COLLECTION], json_only),
         _C + "/coverage/rangetype": _get("Range type (CIS JSON)", [_COLLECTION], json_only),
     }
-    for kind, media in (
-        ("map", {"image/png": "PNG tile", "image/jpeg": "JPEG tile"}),
-        ("coverage", {"image/tiff; application=geotiff": "Float GeoTIFF tile"}),
+    for kind, root, media in (
+        ("map", f"{_C}/map/tiles", {"image/png": "PNG tile", "image/jpeg": "JPEG tile"}),
+        ("coverage", f"{_C}/coverage/tiles", {_TIFF: "Float GeoTIFF tile"}),
+        ("coverage", f"{_C}/tiles", {_TIFF: "Float GeoTIFF tile (as …/coverage/tiles)"}),
     ):
-        root = f"{_C}/{kind}/tiles"
         paths[root] = _get(f"{kind.title()} tilesets", [_COLLECTION, _DATETIME], json_only)
         paths[root + "/{tileMatrixSetId}"] = _get(
             f"A {kind} tileset", [_COLLECTION, _TMS, _DATETIME], json_only

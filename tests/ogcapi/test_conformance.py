@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import re
 
+import pytest
+from ogcapi_registry import validate_ogc_api
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
@@ -18,7 +20,10 @@ DATA_TILE = "test_tiles.test_data_tile_holds_the_float_values_of_the_window"
 EXERCISED: dict[str, list[str]] = {
     "ogcapi-common-1/1.0/conf/core": [LANDING],
     "ogcapi-common-1/1.0/conf/json": ["test_documents.test_conformance_validates"],
-    "ogcapi-common-1/1.0/conf/oas30": [OPENAPI],
+    "ogcapi-common-1/1.0/conf/oas30": [
+        OPENAPI,
+        "test_conformance.test_openapi_document_has_what_the_claimed_classes_require",
+    ],
     "ogcapi-common-2/1.0/conf/collections": [
         "test_documents.test_collections_list_jobs_and_catalog",
         "test_documents.test_service_landing_page_has_its_job_only",
@@ -29,6 +34,7 @@ EXERCISED: dict[str, list[str]] = {
     "ogcapi-tiles-1/1.0/conf/tileset": ["test_documents.test_tilesets_and_tileset_validate"],
     "ogcapi-tiles-1/1.0/conf/tilesets-list": ["test_documents.test_tilesets_and_tileset_validate"],
     "ogcapi-tiles-1/1.0/conf/geodata-tilesets": [
+        "test_tiles.test_geodata_tiles_are_the_data_tiles",
         "test_documents.test_job_collection_extent_crs_and_links",
         "test_gdal.test_tiles_api_gives_the_wmts_pixels",
     ],
@@ -89,3 +95,17 @@ def test_openapi_document_is_valid_and_complete(client: TestClient) -> None:
     served = {_template(path) for path, _ in PATHS}
     assert served - {"", "/"} <= described
     assert document["servers"][0]["url"].endswith("/ogcapi")
+
+
+@pytest.mark.parametrize("root", ["/ogcapi", "{service_root}"])
+def test_openapi_document_has_what_the_claimed_classes_require(
+    client: TestClient, services: dict[str, str], root: str
+) -> None:
+    """ogcapi-registry's reading of OGC API - Common, Tiles and Coverages: the paths and
+    operations each claimed conformance class requires are in the OpenAPI document."""
+    base = root.format(service_root=f"/services/{services['min']}/ogcapi")
+    document = client.get(f"{base}/api").json()
+    conformance = client.get(f"{base}/conformance").json()["conformsTo"]
+    result = validate_ogc_api(document, conformance)
+    assert result.errors == (), result.errors
+    assert result.is_valid

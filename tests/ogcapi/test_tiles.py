@@ -109,3 +109,15 @@ def test_native_grid_tiles_start_at_the_layer_corner(
     data, transform, _ = read_tiff(client.get(url).content)
     assert (transform.c, transform.f, transform.a) == (652000.0, 5181000.0, 20.0)
     assert not data.mask.all()
+
+
+def test_geodata_tiles_are_the_data_tiles(client: TestClient, published: dict[str, str]) -> None:
+    """``…/tiles`` (geodata-tilesets' path) answers what ``…/coverage/tiles`` does."""
+    base = published["min"]
+    listing = client.get(f"{base}/tiles").json()
+    assert listing == client.get(f"{base}/coverage/tiles").json()
+    assert {t["dataType"] for t in listing["tilesets"]} == {"coverage"}
+    tile = f"WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
+    geodata = client.get(f"{base}/tiles/{tile}")
+    assert geodata.headers["content-type"] == "image/tiff; application=geotiff"
+    assert geodata.content == ogc_tile(client, base, "coverage")
