@@ -1,10 +1,11 @@
 """OGC API – Tiles and OGC API – Coverages (see ``docs/ogc-api.md``).
 
 Two roots serve the same endpoints: ``/services/{service_id}/ogcapi`` for a service of
-type ``ogcapi`` (its job is the one collection; ``Access.SERVICE``), and the public
-``/ogcapi`` (the catalog's collections for previews, and the caller's own ``ogcapi``
-services listed with links to their roots). Errors are RFC 7807 problem details
-(:mod:`.problems`) rendered from the one error table.
+type ``ogcapi`` (its job is the one collection; ``Access.SERVICE``), and ``/ogcapi``
+(the catalog's collections for previews, and the caller's own ``ogcapi`` services
+listed with links to their roots): its documents are public, its pixels are for
+authenticated users (``Access.USER``, as ``/jobs/execute``) when accounts exist.
+Errors are RFC 7807 problem details (:mod:`.problems`) rendered from the one error table.
 
 Modules: ``sources`` (what a collection is), ``documents`` (landing, conformance,
 collections), ``tilesets`` (tile matrix sets and tileset metadata), ``query`` (coverage
@@ -23,7 +24,7 @@ from .sources import PREFIX, SERVICE_TYPE
 
 _C = "/collections/{collection_id}"
 _TILE = "/{tms}/{z}/{row}/{col}"
-PATHS: tuple[tuple[str, Handler], ...] = (
+DOCUMENTS: tuple[tuple[str, Handler], ...] = (
     ("", common.landing),
     ("/", common.landing),
     ("/conformance", common.conformance),
@@ -35,18 +36,23 @@ PATHS: tuple[tuple[str, Handler], ...] = (
     (_C + "/tileMatrixSets/{tms}", common.collection_tile_matrix_set),
     (_C + "/map/tiles", data.tileset_list),
     (_C + "/map/tiles/{tms}", data.tileset),
-    (_C + "/map/tiles" + _TILE, data.tile),
     (_C + "/coverage/tiles", data.tileset_list),
     (_C + "/coverage/tiles/{tms}", data.tileset),
-    (_C + "/coverage/tiles" + _TILE, data.tile),
     (_C + "/tiles", data.tileset_list),  # geodata-tilesets' own path: the data tiles
     (_C + "/tiles/{tms}", data.tileset),
+)
+"""Endpoints answering JSON documents, without evaluating the collection."""
+DATA: tuple[tuple[str, Handler], ...] = (
+    (_C + "/map/tiles" + _TILE, data.tile),
+    (_C + "/coverage/tiles" + _TILE, data.tile),
     (_C + "/tiles" + _TILE, data.tile),
     (_C + "/coverage", data.coverage),
     (_C + "/coverage/domainset", data.domainset),
     (_C + "/coverage/rangetype", data.rangetype),
 )
-"""Every endpoint below a root (JSON documents, PNG/JPEG/GeoTIFF tiles, GeoTIFF coverages)."""
+"""Endpoints that evaluate (PNG/JPEG/GeoTIFF tiles, GeoTIFF coverages, the probed range)."""
+PATHS = DOCUMENTS + DATA
+"""Every endpoint below a root."""
 
 SERVICE_ROOT = "/services/{service_id}/" + SERVICE_TYPE
 """The root of a service's OGC API (its ``service_url``)."""
@@ -70,7 +76,8 @@ PROTOCOL = Protocol(
     name="OGC API",
     endpoints=(
         *(Endpoint(SERVICE_ROOT + p, h, ("GET",), Access.SERVICE) for p, h in PATHS),
-        *(Endpoint(PREFIX + p, h, ("GET",), Access.PUBLIC) for p, h in PATHS),
+        *(Endpoint(PREFIX + p, h, ("GET",), Access.PUBLIC) for p, h in DOCUMENTS),
+        *(Endpoint(PREFIX + p, h, ("GET",), Access.USER) for p, h in DATA),
     ),
     service_types=(
         ServiceType(
@@ -86,4 +93,4 @@ PROTOCOL = Protocol(
     service_fields=_fields,
 )
 
-__all__ = ["PREFIX", "PROTOCOL", "SERVICE_ROOT"]
+__all__ = ["DATA", "DOCUMENTS", "PATHS", "PREFIX", "PROTOCOL", "SERVICE_ROOT"]

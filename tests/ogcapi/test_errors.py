@@ -149,3 +149,21 @@ def test_public_service_reads_by_its_url(accounts_app: TestClient, alices: dict[
     """A capability URL: unlisted for others, readable by whoever holds it."""
     url = collection_path(alices["public"])
     assert accounts_app.get(url, auth=BOB).status_code == 200
+
+
+CATALOG = "/ogcapi/collections/S2_L2A_T32TPS_20M"
+WINDOW = "?subset=E(656000:656400),N(5170000:5170400)&datetime=2017-01-04&properties=B04"
+
+
+def test_catalog_documents_are_public_its_pixels_for_users(accounts_app: TestClient) -> None:
+    """Previews evaluate, as ``/jobs/execute`` does: with accounts, only for users."""
+    assert accounts_app.get(CATALOG).status_code == 200
+    assert accounts_app.get(CATALOG + "/coverage/tiles").status_code == 200
+    anonymous = accounts_app.get(CATALOG + "/coverage" + WINDOW)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.headers["www-authenticate"].startswith("Basic")
+    wrong = accounts_app.get(CATALOG + "/coverage" + WINDOW, auth=(ALICE[0], "wrong"))
+    assert wrong.status_code == 403
+    alice = accounts_app.get(CATALOG + "/coverage" + WINDOW, auth=ALICE)
+    assert alice.status_code == 200 and alice.headers["content-type"].startswith("image/tiff")
