@@ -19,7 +19,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     wcs.PROTOCOL,  # OGC WCS 1.0.0 and 2.0.1 (service type wcs)
     maps.PROTOCOL,  # XYZ/TMS tiles, TileJSON, point values (service types xyz, tms)
     wmts.PROTOCOL,  # OGC WMTS 1.0.0 (service type wmts)
-    ogcapi.PROTOCOL,  # OGC API - Tiles and - Coverages (service type ogcapi; /ogcapi public)
+    ogcapi.PROTOCOL,  # OGC API - Tiles and - Coverages (service type ogcapi; /ogcapi previews)
     openeo.PROTOCOL,  # openEO API 1.2 at /openeo/1.2 over the same jobs and services
     maps.VIEWER,  # the web pages and their static files
 )
