@@ -1,6 +1,7 @@
-"""schemathesis against the OGC API's own OpenAPI description: generated requests on a
-real published job get no 5xx, and every answer has a described status, content type
-and (for errors) a problem-details body."""
+"""schemathesis against the OGC API's own OpenAPI descriptions (a service's root and the
+catalog root): generated requests on a real published job and on a catalog collection
+get no 5xx, and every answer has a described status, content type and (for errors) a
+problem-details body."""
 
 from __future__ import annotations
 
@@ -63,4 +64,30 @@ def test_ogcapi_conforms_to_its_description(case: Any, server: str, collection: 
         case.path_parameters["collectionId"] = collection
     case.call_and_validate(
         base_url=_root(server, collection), excluded_checks=[positive_data_acceptance]
+    )
+
+
+PREVIEW = "S2_L2A_T32TPS_20M"
+"""A catalog collection (ten bands, a time series) under the ``/ogcapi`` root."""
+
+
+@pytest.fixture(scope="module")
+def catalog_schema(server: str) -> Any:
+    schema = schemathesis.openapi.from_url(f"{server}/ogcapi/api")
+    schema.config.update(base_url=f"{server}/ogcapi")
+    return schema
+
+
+catalog = schemathesis.pytest.from_fixture("catalog_schema")
+
+
+@catalog.parametrize()
+@settings(max_examples=5, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_catalog_previews_conform_to_their_description(case: Any, server: str) -> None:
+    """The same on the public root's preview of a catalog collection."""
+    if case.path_parameters and "collectionId" in case.path_parameters:
+        case.path_parameters["collectionId"] = PREVIEW
+    case.call_and_validate(
+        base_url=f"{server}/ogcapi", excluded_checks=[positive_data_acceptance]
     )
