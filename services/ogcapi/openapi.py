@@ -37,6 +37,7 @@ _ERRORS = {
     for code, text in (
         ("400", "Invalid parameter (its detail names it)"),
         ("401", "This collection is for its owner: authenticate"),
+        ("403", "Wrong credentials"),
         ("404", "No such collection, tile matrix set or resource"),
         ("413", "Over the pixel limit"),
         ("503", "Busy: retry after Retry-After seconds"),
