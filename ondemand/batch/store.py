@@ -133,26 +133,18 @@ class BatchStore:
         """Record progress (and ``logs``); False when the run is no longer the job's
         running run."""
         with self.jobs.transaction() as db:
-            changed = db.run(
-                "UPDATE jobs SET progress = ?, updated = ? "
-                "WHERE job_id = ? AND run_id = ? AND status = 'running'",
-                (percent, now(), job_id, run_id),
-            )
-            if changed == 1 and logs:
+            changed = _update_run(db, job_id, run_id, "progress = ?", (percent,))
+            if changed and logs:
                 add_entries(db, job_id, logs)
-        return changed == 1
+        return changed
 
     def finish(self, job_id: str, run_id: str, files: Sequence[ResultFile]) -> bool:
         """Mark the run finished with its files; False when it was canceled meanwhile."""
         with self.jobs.transaction() as db:
             stamp = now()
-            changed = db.run(
-                "UPDATE jobs SET status = 'finished', progress = 100, finished = ?, "
-                "lease_owner = NULL, lease_expires = NULL, updated = ? "
-                "WHERE job_id = ? AND run_id = ? AND status = 'running'",
-                (stamp, stamp, job_id, run_id),
-            )
-            if changed != 1:
+            if not _update_run(db, job_id, run_id, "status = 'finished', progress = 100, "
+                               "finished = ?, lease_owner = NULL, lease_expires = NULL",
+                               (stamp,), stamp):
                 return False
             add_entries(db, job_id, [LogEntry(
                 "info", f"Batch run finished: {len(files)} result files", stamp,
@@ -176,32 +168,26 @@ class BatchStore:
         """Mark the run failed with a message for the user."""
         with self.jobs.transaction() as db:
             stamp = now()
-            changed = db.run(
-                "UPDATE jobs SET status = 'error', error = ?, finished = ?, lease_owner = NULL, "
-                "lease_expires = NULL, updated = ? "
-                "WHERE job_id = ? AND run_id = ? AND status = 'running'",
-                (message, stamp, stamp, job_id, run_id),
-            )
-            if changed == 1:
+            changed = _update_run(db, job_id, run_id, "status = 'error', error = ?, "
+                                  "finished = ?, lease_owner = NULL, lease_expires = NULL",
+                                  (message, stamp), stamp)
+            if changed:
                 add_entries(db, job_id, [LogEntry("error", f"Batch run failed: {message}",
                                                   stamp, code="BatchRunFailed")])
-        return changed == 1
+        return changed
 
     def requeue(self, job_id: str, run_id: str) -> bool:
         """Put a running run back in the queue (the server is stopping)."""
         with self.jobs.transaction() as db:
             stamp = now()
-            changed = db.run(
-                "UPDATE jobs SET status = 'queued', run_id = NULL, progress = 0, "
-                "lease_owner = NULL, lease_expires = NULL, updated = ? "
-                "WHERE job_id = ? AND run_id = ? AND status = 'running'",
-                (stamp, job_id, run_id),
-            )
-            if changed == 1:
+            changed = _update_run(db, job_id, run_id, "status = 'queued', run_id = NULL, "
+                                  "progress = 0, lease_owner = NULL, lease_expires = NULL",
+                                  (), stamp)
+            if changed:
                 add_entries(db, job_id, [LogEntry(
                     "warning", "Batch run interrupted (the server is stopping); queued again",
                     stamp)])
-        return changed == 1
+        return changed
 
     def recover(self, max_attempts: int, node: str | None = None) -> list[str]:
         """Runs whose server died: queue them again, or fail them; their job ids.
@@ -293,6 +279,23 @@ class BatchStore:
                 "AND status IN ('running', 'finished')"
             )
         return {str(row["job_id"]): str(row["run_id"]) for row in rows}
+
+
+def _update_run(
+    db: Transaction, job_id: str, run_id: str, changes: str, params: Params,
+    stamp: str | None = None,
+) -> bool:
+    """Apply ``changes`` (SET clauses) while ``run_id`` is still the job's running run.
+
+    The one guard of the module docstring's rule; ``updated`` is set to ``stamp`` (now).
+    False when the run no longer owns the job.
+    """
+    changed = db.run(
+        f"UPDATE jobs SET {changes}, updated = ? "
+        "WHERE job_id = ? AND run_id = ? AND status = 'running'",
+        (*params, stamp or now(), job_id, run_id),
+    )
+    return changed == 1
 
 
 def _row(db: Transaction, job_id: str, user_id: str | None) -> Row:

@@ -12,7 +12,7 @@ from ..errors import ArgumentInvalid
 from .context import EvalContext, LabelledArray, as_cube
 from .math import _finish, stack_of
 from .params import CUBE_RETURNS, CUBE_SCHEMA, DATA
-from .reduce import DIMENSIONS
+from .reduce import along, check_dimension
 from .registry import Parameter, Process
 from .types import ANY, ARRAY, NUMBER, PROCESS_GRAPH, RASTER_CUBE, Check, ValueType
 
@@ -33,9 +33,7 @@ def _child_schema(name: str, text: str, schema: Mapping[str, Any]) -> Mapping[st
 
 def _apply_check(c: Check) -> ValueType:
     cube = c.cube()
-    if c.type_of("process").kind != PROCESS_GRAPH:
-        raise c.invalid("process", "expected a child process graph {\"process_graph\": {...}}")
-    result = c.child("process", {"x": ValueType(NUMBER), "context": c.type_of("context")})
+    result = c.child_graph("process", {"x": ValueType(NUMBER)})
     if result.kind not in (NUMBER, "integer", "boolean", "null", ANY, RASTER_CUBE):
         raise c.invalid("process", f"must compute one value per pixel, not {result.describe()}")
     return ValueType(RASTER_CUBE, has_time=cube.has_time, bands=cube.bands)
@@ -89,21 +87,12 @@ APPLY = Process(
 
 
 def _apply_dimension_check(c: Check) -> ValueType:
-    cube = c.cube()
-    dim = c.literal("dimension")
-    if dim not in DIMENSIONS:
-        raise c.invalid("dimension", f"expected one of {', '.join(DIMENSIONS)}, got {dim!r}")
-    if dim == "t" and not cube.has_time:
-        raise c.invalid("dimension", "the cube has no time dimension (it was reduced)")
+    cube, dim = check_dimension(c)
     target = c.literal("target_dimension")
     if target not in (None, dim) and not (dim == "t" and target == "bands"):
         raise c.invalid("target_dimension", "expected null, the dimension itself, or 'bands' "
                         "when applying over t")
-    if c.type_of("process").kind != PROCESS_GRAPH:
-        raise c.invalid("process", "expected a child process graph {\"process_graph\": {...}}")
-    array = ValueType(ARRAY, bands=cube.bands if dim == "bands" else None,
-                      collection=cube.collection if dim == "bands" else None, dimension=dim)
-    c.child("process", {"data": array, "context": c.type_of("context")})
+    c.child_graph("process", {"data": along(cube, dim)})
     if target == "bands":
         return ValueType(RASTER_CUBE, has_time=False, bands=None)
     return ValueType(RASTER_CUBE, has_time=cube.has_time, bands=None)
@@ -192,9 +181,7 @@ def _array_apply_check(c: Check) -> ValueType:
     t = c.type_of("data")
     if t.kind not in (ARRAY, ANY):
         raise c.invalid("data", f"expected an array, got {t.describe()}")
-    if c.type_of("process").kind != PROCESS_GRAPH:
-        raise c.invalid("process", "expected a child process graph {\"process_graph\": {...}}")
-    c.child("process", {"x": ValueType(NUMBER), "context": c.type_of("context")})
+    c.child_graph("process", {"x": ValueType(NUMBER)})
     return ValueType(ARRAY, dimension=t.dimension)
 
 

@@ -77,10 +77,7 @@ def _check(c: Check) -> ValueType:
     if c.literal("dimension") not in (None, "t"):
         raise c.invalid("dimension", f"no temporal dimension {c.literal('dimension')!r}; "
                         "the cube's is 't'")
-    if c.type_of("reducer").kind != PROCESS_GRAPH:
-        raise c.invalid("reducer", "expected a child process graph {\"process_graph\": {...}}")
-    result = c.child("reducer", {"data": ValueType(ARRAY, dimension="t"),
-                                 "context": c.type_of("context")})
+    result = c.child_graph("reducer", {"data": ValueType(ARRAY, dimension="t")})
     if result.kind not in (NUMBER, INTEGER, "null", ANY):
         raise c.invalid("reducer", f"must compute one value per pixel, not {result.describe()}")
     return ValueType(RASTER_CUBE, has_time=True, bands=cube.bands)

@@ -20,6 +20,7 @@ from .math import REDUCERS, _finish
 from .params import CUBE_RETURNS, DATA, DATA_LEGACY
 from .registry import Parameter, Process
 from .types import ANY, ARRAY, INTEGER, NUMBER, PROCESS_GRAPH, RASTER_CUBE, Check, ValueType
+from .walk import leaves
 
 DIMENSIONS = ("t", "bands")
 
@@ -95,31 +96,29 @@ def picked_elements(graph: Graph, param: str = "data") -> list[tuple[str, Any]] 
 
 
 def _uses(value: Any, param: str) -> bool:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if v == ParamRef(param):
-            return True
-        if isinstance(v, Mapping):
-            stack.extend(v.values())
-        elif isinstance(v, tuple):
-            stack.extend(v)
-    return False
+    return any(v == ParamRef(param) for v in leaves(value))
 
 
-def _reduce_check(c: Check) -> ValueType:
+def check_dimension(c: Check) -> tuple[ValueType, str]:
+    """The ``data`` cube and the literal ``dimension`` (t or bands) it must have."""
     cube = c.cube()
     dim = c.literal("dimension")
     if dim not in DIMENSIONS:
         raise c.invalid("dimension", f"expected one of {', '.join(DIMENSIONS)}, got {dim!r}")
     if dim == "t" and not cube.has_time:
         raise c.invalid("dimension", "the cube has no time dimension (it was already reduced)")
-    if c.type_of("reducer").kind != PROCESS_GRAPH:
-        raise c.invalid("reducer", "expected a child process graph {\"process_graph\": {...}}")
-    array = ValueType(ARRAY, bands=cube.bands if dim == "bands" else None,
-                      collection=cube.collection if dim == "bands" else None, dimension=dim)
-    context = c.type_of("context")
-    result = c.child("reducer", {"data": array, "context": context})
+    return cube, dim
+
+
+def along(cube: ValueType, dim: str) -> ValueType:
+    """The type of the labelled arrays a child graph gets along ``dim`` of ``cube``."""
+    return ValueType(ARRAY, bands=cube.bands if dim == "bands" else None,
+                     collection=cube.collection if dim == "bands" else None, dimension=dim)
+
+
+def _reduce_check(c: Check) -> ValueType:
+    cube, dim = check_dimension(c)
+    result = c.child_graph("reducer", {"data": along(cube, dim)})
     if result.kind not in (NUMBER, INTEGER, "boolean", "null", ANY):
         raise c.invalid("reducer", f"must compute one value per pixel, not {result.describe()}")
     if dim == "t":

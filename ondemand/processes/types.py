@@ -206,3 +206,9 @@ class Check:
         if t.kind not in (RASTER_CUBE, ANY):
             raise self.invalid(name, f"expected a raster cube, got {t.describe()}")
         return t
+
+    def child_graph(self, name: str, params: Mapping[str, ValueType]) -> ValueType:
+        """Check the child graph ``name`` with ``params`` and ``context``; its result type."""
+        if self.type_of(name).kind != PROCESS_GRAPH:
+            raise self.invalid(name, "expected a child process graph {\"process_graph\": {...}}")
+        return self.child(name, {**params, "context": self.type_of("context")})

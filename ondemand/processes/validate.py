@@ -19,6 +19,7 @@ from .types import (
     kind_of,
     schema_kinds,
 )
+from .walk import leaves
 
 
 def validate_graph(
@@ -140,13 +141,4 @@ def _typed(
 
 
 def _has_reference(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, NodeRef | ParamRef | ChildGraph):
-            return True
-        if isinstance(v, Mapping):
-            stack.extend(v.values())
-        elif isinstance(v, tuple):
-            stack.extend(v)
-    return False
+    return any(isinstance(v, NodeRef | ParamRef | ChildGraph) for v in leaves(value))

@@ -47,10 +47,7 @@ def reducer_name(graph: Graph) -> str:
 def _check(c: Check) -> ValueType:
     c.cube()
     check_polygons(c, "geometries")
-    if c.type_of("reducer").kind != PROCESS_GRAPH:
-        raise c.invalid("reducer", "expected a child process graph {\"process_graph\": {...}}")
-    c.child("reducer", {"data": ValueType(ARRAY, dimension="geometry"),
-                        "context": c.type_of("context")})
+    c.child_graph("reducer", {"data": ValueType(ARRAY, dimension="geometry")})
     try:
         reducer_name(c.graphs["reducer"])
     except ArgumentInvalid as exc:

@@ -7,7 +7,7 @@ that node's value, a :class:`ParamRef` the parameter's value, and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -56,6 +56,19 @@ def reachable(graph: Graph, node_id: str | None = None) -> frozenset[str]:
                 seen.add(ref.node_id)
                 stack.append(ref.node_id)
     return frozenset(seen)
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """The values inside an argument value: through objects and arrays, not child graphs."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Mapping):
+            stack.extend(v.values())
+        elif isinstance(v, tuple):
+            stack.extend(v)
+        else:
+            yield v
 
 
 def resolve_arguments(
