@@ -20,6 +20,7 @@ from rasterio.warp import calculate_default_transform, reproject
 from ondemand.errors import ArgumentInvalid
 from ondemand.window import Window
 from tests.support.openeo import (
+    LANDSAT,
     Runner,
     X,
     assert_close,
@@ -28,47 +29,28 @@ from tests.support.openeo import (
     file_window,
     flat,
     item_folders,
+    load_landsat,
     read_band,
     read_stack,
     ref,
 )
 
 NDVI = "s2-ndvi-slovenia"
-LANDSAT = "landsat8-ny-2018"
-SCENE = "LC08_L1TP_013032_20180405"
 
 
 @pytest.fixture(scope="module")
 def runner(shared_data: Path) -> Iterator[Runner]:
-    r = Runner([shared_data / NDVI, shared_data / LANDSAT])
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def scene(shared_data: Path) -> Path:
-    return shared_data / LANDSAT / SCENE
-
-
-@pytest.fixture(scope="module")
-def landsat_window(scene: Path) -> Window:
-    return file_window(band_file(scene, "B4"))
-
-
-def landsat(node: str, bands: list[str], dates: list[str] | None = None) -> tuple[
-        str, str, dict[str, Any]]:
-    return (node, "load_collection", {"id": LANDSAT, "spatial_extent": None,
-                                      "temporal_extent": dates or ["2018-04-05", "2018-04-06"],
-                                      "bands": bands})
+    with Runner([shared_data / NDVI, shared_data / LANDSAT]) as r:
+        yield r
 
 
 def test_merge_of_disjoint_bands_equals_loading_both(
     runner: Runner, landsat_window: Window
 ) -> None:
-    merged = runner.run(flat(landsat("a", ["B4"]), landsat("b", ["B5"]),
+    merged = runner.run(flat(load_landsat(["B4"], "a"), load_landsat(["B5"], "b"),
                              ("m", "merge_cubes", {"cube1": ref("a"), "cube2": ref("b")})),
                         window=landsat_window)
-    both = runner.run(flat(landsat("a", ["B4", "B5"])), window=landsat_window)
+    both = runner.run(flat(load_landsat(["B4", "B5"], "a")), window=landsat_window)
     assert merged.bands == ("B4", "B5") and merged.times == both.times
     assert_close(merged.data, both.data)
 
@@ -76,11 +58,11 @@ def test_merge_of_disjoint_bands_equals_loading_both(
 def test_merge_of_disjoint_dates_interleaves_them(
     runner: Runner, landsat_window: Window
 ) -> None:
-    late = runner.run(flat(landsat("a", ["B4"], ["2018-04-21", "2018-04-22"])),
+    late = runner.run(flat(load_landsat(["B4"], "a", ["2018-04-21", "2018-04-22"])),
                       window=landsat_window)
-    early = runner.run(flat(landsat("a", ["B4"])), window=landsat_window)
-    merged = runner.run(flat(landsat("a", ["B4"], ["2018-04-21", "2018-04-22"]),
-                             landsat("b", ["B4"]),
+    early = runner.run(flat(load_landsat(["B4"], "a")), window=landsat_window)
+    merged = runner.run(flat(load_landsat(["B4"], "a", ["2018-04-21", "2018-04-22"]),
+                             load_landsat(["B4"], "b"),
                              ("m", "merge_cubes", {"cube1": ref("a"), "cube2": ref("b")})),
                         window=landsat_window)
     assert merged.times == (*early.times, *late.times)
@@ -89,26 +71,26 @@ def test_merge_of_disjoint_dates_interleaves_them(
 
 
 def test_overlap_needs_and_uses_the_resolver(
-    runner: Runner, landsat_window: Window, scene: Path
+    runner: Runner, landsat_window: Window, landsat_scene: Path
 ) -> None:
     doubled = ("d", "apply", {"data": ref("a"), "process": child("multiply", x=X, y=0.5)})
     with pytest.raises(ArgumentInvalid, match="overlap_resolver"):
-        runner.run(flat(landsat("a", ["B4"]), doubled,
+        runner.run(flat(load_landsat(["B4"], "a"), doubled,
                         ("m", "merge_cubes", {"cube1": ref("a"), "cube2": ref("d")})),
                    window=landsat_window)
     resolver = {"process_graph": {"r": {"process_id": "min", "result": True, "arguments": {
         "data": [{"from_parameter": "x"}, {"from_parameter": "y"}]}}}}
-    merged = runner.run(flat(landsat("a", ["B4"]), doubled,
+    merged = runner.run(flat(load_landsat(["B4"], "a"), doubled,
                              ("m", "merge_cubes", {"cube1": ref("a"), "cube2": ref("d"),
                                                    "overlap_resolver": resolver})),
                         window=landsat_window)
-    red = read_band(scene, "B4", nodata=0)
+    red = read_band(landsat_scene, "B4", nodata=0)
     assert merged.bands == ("B4",)
     assert_close(merged.data[0, 0], np.ma.minimum(red, red * 0.5))
 
 
 def test_rename_labels_all_or_some(runner: Runner, landsat_window: Window) -> None:
-    base = landsat("a", ["B4", "B5"])
+    base = load_landsat(["B4", "B5"], "a")
     renamed = runner.run(flat(base, ("r", "rename_labels", {
         "data": ref("a"), "dimension": "bands", "target": ["red", "nir"]})),
         window=landsat_window)
@@ -177,19 +159,19 @@ def test_resample_spatial_equals_gdal_warp_of_the_file(
 
 
 def test_resample_cube_spatial_takes_the_target_grid(
-    runner: Runner, landsat_window: Window, scene: Path
+    runner: Runner, landsat_window: Window, landsat_scene: Path
 ) -> None:
     coarse = ("c", "resample_spatial", {"data": ref("b"), "resolution": 6000,
                                         "method": "average"})
-    cube = runner.run(flat(landsat("a", ["B4"]), landsat("b", ["B5"]), coarse,
+    cube = runner.run(flat(load_landsat(["B4"], "a"), load_landsat(["B5"], "b"), coarse,
                            ("r", "resample_cube_spatial", {"data": ref("a"), "target": ref("c"),
                                                            "method": "max"})),
                       window=landsat_window)
-    target = runner.run(flat(landsat("b", ["B5"]), coarse), window=landsat_window)
+    target = runner.run(flat(load_landsat(["B5"], "b"), coarse), window=landsat_window)
     assert (cube.crs, cube.transform, cube.data.shape[2:]) == (
         target.crs, target.transform, target.data.shape[2:])
-    red = read_band(scene, "B4", nodata=0).filled(np.nan).astype(np.float32)
-    with rasterio.open(band_file(scene, "B4")) as src:
+    red = read_band(landsat_scene, "B4", nodata=0).filled(np.nan).astype(np.float32)
+    with rasterio.open(band_file(landsat_scene, "B4")) as src:
         expected = np.full(target.data.shape[2:], np.nan, np.float32)
         reproject(red, expected, src_transform=src.transform, src_crs=src.crs,
                   src_nodata=np.nan, dst_transform=target.transform, dst_crs=target.crs,
@@ -198,18 +180,18 @@ def test_resample_cube_spatial_takes_the_target_grid(
 
 
 def test_apply_keeps_labels_and_runs_a_graph_per_value(
-    runner: Runner, landsat_window: Window, scene: Path
+    runner: Runner, landsat_window: Window, landsat_scene: Path
 ) -> None:
     process = {"process_graph": {
         "s": {"process_id": "divide", "arguments": {"x": X, "y": 10000}},
         "c": {"process_id": "clip", "arguments": {"x": {"from_node": "s"}, "min": 0.7,
                                                    "max": 0.9}, "result": True}}}
-    cube = runner.run(flat(landsat("a", ["B4", "B5"]),
+    cube = runner.run(flat(load_landsat(["B4", "B5"], "a"),
                            ("p", "apply", {"data": ref("a"), "process": process})),
                       window=landsat_window)
     assert cube.bands == ("B4", "B5")
     for k, band in enumerate(("B4", "B5")):
-        expected = np.ma.clip(read_band(scene, band, nodata=0) / 10000, 0.7, 0.9)
+        expected = np.ma.clip(read_band(landsat_scene, band, nodata=0) / 10000, 0.7, 0.9)
         assert_close(cube.data[0, k], expected)
 
 

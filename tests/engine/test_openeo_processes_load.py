@@ -8,7 +8,6 @@ rasterio's rasterization on the source grid; and the errors bad graphs get.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,15 @@ from ondemand.errors import (
 from ondemand.window import Window
 from tests.support.openeo import (
     DATA,
+    LANDSAT,
     Runner,
     assert_close,
-    band_file,
     child,
-    file_window,
     flat,
     read_band,
     ref,
 )
 
-ID = "landsat8-ny-2018"
-SCENE = "LC08_L1TP_013032_20180405"
 VALUE = {"from_parameter": "value"}
 TRIANGLE = [[540000.0, 4570000.0], [600000.0, 4560000.0], [560000.0, 4520000.0],
             [540000.0, 4570000.0]]
@@ -49,31 +45,14 @@ GEOJSON = {"type": "FeatureCollection",
                          "geometry": {"type": "Polygon", "coordinates": [TRIANGLE]}}]}
 
 
-@pytest.fixture(scope="module")
-def runner(shared_data: Path) -> Iterator[Runner]:
-    r = Runner([shared_data / ID])
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def scene(shared_data: Path) -> Path:
-    return shared_data / ID / SCENE
-
-
-@pytest.fixture(scope="module")
-def window(scene: Path) -> Window:
-    return file_window(band_file(scene, "B4"))
-
-
 def items(shared_data: Path) -> list[dict[str, Any]]:
-    folder = shared_data / ID
+    folder = shared_data / LANDSAT
     return [json.loads((p / f"{p.name}.json").read_text())
             for p in sorted(folder.iterdir()) if p.is_dir()]
 
 
 def load(**arguments: Any) -> tuple[str, str, dict[str, Any]]:
-    base: dict[str, Any] = {"id": ID, "spatial_extent": None, "temporal_extent": None,
+    base: dict[str, Any] = {"id": LANDSAT, "spatial_extent": None, "temporal_extent": None,
                             "bands": ["B4"]}
     return ("load", "load_collection", {**base, **arguments})
 
@@ -83,55 +62,57 @@ def dates(cube: Any) -> list[str]:
 
 
 def test_temporal_extent_end_is_excluded_in_openeo_and_included_in_the_draft(
-    runner: Runner, window: Window
+    landsat_runner: Runner, landsat_window: Window
 ) -> None:
     doc = flat(load(temporal_extent=["2018-01-31", "2018-04-21"]))
-    openeo = dates(runner.run(doc, window=window))
-    draft = dates(runner.run(doc, draft=True, window=window))
+    openeo = dates(landsat_runner.run(doc, window=landsat_window))
+    draft = dates(landsat_runner.run(doc, draft=True, window=landsat_window))
     assert "2018-04-21" in draft and draft[0] == "2018-01-31"
     assert openeo == [d for d in draft if d != "2018-04-21"]
     day = flat(load(temporal_extent=["2018-04-21", "2018-04-22"]))
-    assert dates(runner.run(day, window=window)) == ["2018-04-21"]
+    assert dates(landsat_runner.run(day, window=landsat_window)) == ["2018-04-21"]
 
 
 def test_filter_temporal_excludes_its_end_and_takes_dimension_t(
-    runner: Runner, window: Window
+    landsat_runner: Runner, landsat_window: Window
 ) -> None:
     doc = flat(load(), ("f", "filter_temporal", {
         "data": ref("load"), "extent": ["2018-04-05", "2018-04-21T15:30:00Z"],
         "dimension": "t"}))
-    assert dates(runner.run(doc, window=window)) == ["2018-04-05"]
+    assert dates(landsat_runner.run(doc, window=landsat_window)) == ["2018-04-05"]
     bad = flat(load(), ("f", "filter_temporal", {
         "data": ref("load"), "extent": ["2018-04-05", "2018-05-01"], "dimension": "time"}))
     with pytest.raises(ArgumentInvalid, match="'dimension'"):
-        runner.compile(bad)
+        landsat_runner.compile(bad)
 
 
-def test_year_only_interval(runner: Runner, window: Window) -> None:
-    whole = dates(runner.run(flat(load()), window=window))
-    assert dates(runner.run(flat(load(temporal_extent=["2018", "2019"])), window=window)) == whole
-    assert runner.run(flat(load(temporal_extent=["2018", None])), window=window).times
+def test_year_only_interval(landsat_runner: Runner, landsat_window: Window) -> None:
+    whole = dates(landsat_runner.run(flat(load()), window=landsat_window))
+    year = flat(load(temporal_extent=["2018", "2019"]))
+    assert dates(landsat_runner.run(year, window=landsat_window)) == whole
+    assert landsat_runner.run(flat(load(temporal_extent=["2018", None])),
+                              window=landsat_window).times
 
 
 def test_properties_filter_keeps_matching_items(
-    runner: Runner, shared_data: Path
+    landsat_runner: Runner, shared_data: Path
 ) -> None:
     properties = {"landsat:wrs_path": child("eq", x=VALUE, y="014"),
                   "landsat:wrs_row": child("eq", x=VALUE, y="032")}
-    cube = runner.run(flat(load(properties=properties)))
+    cube = landsat_runner.run(flat(load(properties=properties)))
     expected = sorted({doc["properties"]["datetime"][:10] for doc in items(shared_data)
                        if doc["properties"]["landsat:wrs_path"] == "014"
                        and doc["properties"]["landsat:wrs_row"] == "032"})
     assert dates(cube) == expected and len(expected) == 6
 
 
-def test_properties_filter_on_dates_and_nothing_left(runner: Runner) -> None:
+def test_properties_filter_on_dates_and_nothing_left(landsat_runner: Runner) -> None:
     after = {"datetime": child("gte", x=VALUE, y="2018-12-01T00:00:00+00:00")}
-    assert dates(runner.run(flat(load(properties=after)))) == ["2018-12-01", "2018-12-08",
-                                                              "2018-12-17"]
+    assert dates(landsat_runner.run(flat(load(properties=after)))) == [
+        "2018-12-01", "2018-12-08", "2018-12-17"]
     none = {"platform": child("eq", x=VALUE, y="sentinel-2a")}
     with pytest.raises(NoData, match="properties"):
-        runner.run(flat(load(properties=none)))
+        landsat_runner.run(flat(load(properties=none)))
 
 
 def _triangle_outside(window: Window) -> np.ndarray:
@@ -142,7 +123,7 @@ def _triangle_outside(window: Window) -> np.ndarray:
 
 @pytest.mark.parametrize("how", ["spatial_extent", "filter_spatial", "mask_polygon"])
 def test_polygons_keep_pixels_whose_centre_is_inside(
-    runner: Runner, window: Window, scene: Path, how: str
+    landsat_runner: Runner, landsat_window: Window, landsat_scene: Path, how: str
 ) -> None:
     if how == "spatial_extent":
         doc = flat(load(spatial_extent=GEOJSON, temporal_extent=["2018-04-05", "2018-04-06"]))
@@ -150,23 +131,23 @@ def test_polygons_keep_pixels_whose_centre_is_inside(
         argument = "geometries" if how == "filter_spatial" else "mask"
         doc = flat(load(temporal_extent=["2018-04-05", "2018-04-06"]),
                    ("p", how, {"data": ref("load"), argument: GEOJSON}))
-    cube = runner.run(doc, window=window)
-    red = read_band(scene, "B4", nodata=0)
-    outside = _triangle_outside(window)
+    cube = landsat_runner.run(doc, window=landsat_window)
+    red = read_band(landsat_scene, "B4", nodata=0)
+    outside = _triangle_outside(landsat_window)
     assert outside.any() and (~outside).any()
     expected = np.ma.MaskedArray(red.data, mask=red.mask | outside)
     assert_close(cube.data[0, 0], expected)
 
 
 def test_mask_polygon_inside_with_replacement(
-    runner: Runner, window: Window, scene: Path
+    landsat_runner: Runner, landsat_window: Window, landsat_scene: Path
 ) -> None:
     doc = flat(load(temporal_extent=["2018-04-05", "2018-04-06"]),
                ("p", "mask_polygon", {"data": ref("load"), "mask": GEOJSON, "inside": True,
                                       "replacement": -1}))
-    cube = runner.run(doc, window=window)
-    red = read_band(scene, "B4", nodata=0)
-    inside = ~_triangle_outside(window)
+    cube = landsat_runner.run(doc, window=landsat_window)
+    red = read_band(landsat_scene, "B4", nodata=0)
+    inside = ~_triangle_outside(landsat_window)
     expected = np.ma.MaskedArray(np.where(inside & ~red.mask, -1.0, red.data), mask=red.mask)
     assert_close(cube.data[0, 0], expected)
 
@@ -209,17 +190,18 @@ BAD: list[tuple[str, dict[str, Any], type[OnDemandError], str]] = [
 @pytest.mark.parametrize(("pid", "arguments", "error", "named"), BAD,
                          ids=[f"{b[0]}-{b[3]}" for b in BAD])
 def test_bad_arguments_name_the_parameter(
-    runner: Runner, pid: str, arguments: dict[str, Any], error: type[OnDemandError], named: str
+    landsat_runner: Runner, pid: str, arguments: dict[str, Any], error: type[OnDemandError],
+    named: str
 ) -> None:
     with pytest.raises(error) as caught:
-        runner.compile(flat(load(), ("n", pid, arguments)))
+        landsat_runner.compile(flat(load(), ("n", pid, arguments)))
     assert f"'{named}'" in caught.value.message or named in caught.value.message
 
 
-def test_unknown_process_is_process_unsupported(runner: Runner) -> None:
+def test_unknown_process_is_process_unsupported(landsat_runner: Runner) -> None:
     with pytest.raises(ProcessUnsupported, match="'ndwi'"):
-        runner.compile(flat(load(), ("n", "ndwi", {"data": ref("load")})))
+        landsat_runner.compile(flat(load(), ("n", "ndwi", {"data": ref("load")})))
     with pytest.raises(ProcessUnsupported, match="'median_of_everything'"):
-        runner.compile(flat(load(), ("r", "reduce_dimension", {
+        landsat_runner.compile(flat(load(), ("r", "reduce_dimension", {
             "data": ref("load"), "dimension": "t",
             "reducer": child("median_of_everything", data=DATA)})))

@@ -6,7 +6,7 @@ masks fill pixels. Expected values come from numpy on the files read with raster
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,55 +23,29 @@ from tests.support.openeo import (
     Runner,
     X,
     assert_close,
-    band_file,
     child,
-    file_window,
     flat,
+    load_landsat,
     read_band,
     ref,
 )
 from tests.support.processes import CATALOG, FakeContext, s2_arrays
 
-ID = "landsat8-ny-2018"
-SCENE = "LC08_L1TP_013032_20180405"
-DATES = ["2018-04-05", "2018-04-06"]
 
-
-def load(bands: list[str]) -> tuple[str, str, dict[str, Any]]:
-    return ("load", "load_collection", {"id": ID, "spatial_extent": None,
-                                        "temporal_extent": DATES, "bands": bands})
+@pytest.fixture(scope="module")
+def red(landsat_scene: Path) -> np.ma.MaskedArray:
+    return read_band(landsat_scene, "B4", nodata=0)
 
 
 @pytest.fixture(scope="module")
-def runner(shared_data: Path) -> Iterator[Runner]:
-    r = Runner([shared_data / ID])
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def scene(shared_data: Path) -> Path:
-    return shared_data / ID / SCENE
-
-
-@pytest.fixture(scope="module")
-def window(scene: Path) -> Window:
-    return file_window(band_file(scene, "B4"))
-
-
-@pytest.fixture(scope="module")
-def red(scene: Path) -> np.ma.MaskedArray:
-    return read_band(scene, "B4", nodata=0)
-
-
-@pytest.fixture(scope="module")
-def nir(scene: Path) -> np.ma.MaskedArray:
-    return read_band(scene, "B5", nodata=0)
+def nir(landsat_scene: Path) -> np.ma.MaskedArray:
+    return read_band(landsat_scene, "B5", nodata=0)
 
 
 def apply(runner: Runner, window: Window, process: dict[str, Any]) -> Cube:
-    cube = runner.run(flat(load(["B4"]), ("a", "apply", {"data": ref("load"),
-                                                         "process": process})), window=window)
+    cube = runner.run(flat(load_landsat(["B4"]), ("a", "apply", {"data": ref("load"),
+                                                                 "process": process})),
+                      window=window)
     assert isinstance(cube, Cube) and cube.bands == ("B4",) and len(cube.times or ()) == 1
     return cube
 
@@ -97,14 +71,14 @@ UNARY: dict[str, tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]] = {
 
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_apply_elementwise_math(
-    runner: Runner, window: Window, red: np.ma.MaskedArray, name: str
+    landsat_runner: Runner, landsat_window: Window, red: np.ma.MaskedArray, name: str
 ) -> None:
     arguments, fn = UNARY[name]
     process = {"process_graph": {
         "s": scaled(),
         "neg": {"process_id": "multiply", "arguments": {"x": X, "y": -1}},
         "r": {"process_id": name, "arguments": arguments, "result": True}}}
-    cube = apply(runner, window, process)
+    cube = apply(landsat_runner, landsat_window, process)
     with np.errstate(all="ignore"):
         expected = np.ma.masked_invalid(fn(red.filled(np.nan)))
     assert_close(cube.data[0, 0], expected, rtol=1e-5)
@@ -126,21 +100,22 @@ def bands_reducer(pid: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_math_over_bands_by_common_name(
-    runner: Runner, window: Window, red: np.ma.MaskedArray, nir: np.ma.MaskedArray, name: str
+    landsat_runner: Runner, landsat_window: Window, red: np.ma.MaskedArray,
+    nir: np.ma.MaskedArray, name: str
 ) -> None:
-    cube = runner.run(flat(load(["red", "nir"]), ("b", "reduce_dimension", {
+    cube = landsat_runner.run(flat(load_landsat(["red", "nir"]), ("b", "reduce_dimension", {
         "data": ref("load"), "dimension": "bands", "reducer": bands_reducer(name)})),
-        window=window)
+        window=landsat_window)
     with np.errstate(all="ignore"):
         expected = np.ma.masked_invalid(BINARY[name](nir.filled(np.nan), red.filled(np.nan)))
     assert_close(cube.data[0, 0], expected, rtol=1e-5)
 
 
 def test_ndvi_without_band_names_uses_red_and_nir(
-    runner: Runner, window: Window, red: np.ma.MaskedArray, nir: np.ma.MaskedArray
+    landsat_runner: Runner, landsat_window: Window, red: np.ma.MaskedArray, nir: np.ma.MaskedArray
 ) -> None:
-    cube = runner.run(flat(load(["B2", "B4", "B5"]), ("n", "ndvi", {"data": ref("load")})),
-                      window=window)
+    cube = landsat_runner.run(flat(load_landsat(["B2", "B4", "B5"]),
+                                   ("n", "ndvi", {"data": ref("load")})), window=landsat_window)
     assert cube.bands == ("ndvi",)
     with np.errstate(all="ignore"):
         expected = np.ma.masked_invalid((nir - red).filled(np.nan) / (nir + red).filled(np.nan))
@@ -161,10 +136,10 @@ COMPARE: dict[str, tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]] = 
 
 @pytest.mark.parametrize("name", sorted(COMPARE))
 def test_comparisons_per_pixel_keep_no_data(
-    runner: Runner, window: Window, red: np.ma.MaskedArray, name: str
+    landsat_runner: Runner, landsat_window: Window, red: np.ma.MaskedArray, name: str
 ) -> None:
     arguments, fn = COMPARE[name]
-    cube = apply(runner, window, child(name, **arguments))
+    cube = apply(landsat_runner, landsat_window, child(name, **arguments))
     assert cube.data.dtype == np.uint8
     expected = np.ma.MaskedArray(fn(red.filled(0)).astype(np.uint8), mask=red.mask)
     np.testing.assert_array_equal(cube.data.mask[0, 0], expected.mask)
@@ -211,7 +186,7 @@ def test_three_valued_logic_per_pixel(name: str) -> None:
 
 
 def test_if_and_not_choose_per_pixel(
-    runner: Runner, window: Window, red: np.ma.MaskedArray, nir: np.ma.MaskedArray
+    landsat_runner: Runner, landsat_window: Window, red: np.ma.MaskedArray, nir: np.ma.MaskedArray
 ) -> None:
     reducer = {"process_graph": {
         "n": {"process_id": "array_element", "arguments": {"data": DATA, "label": "B5"}},
@@ -220,8 +195,8 @@ def test_if_and_not_choose_per_pixel(
         "ng": {"process_id": "not", "arguments": {"x": ref("g")}},
         "v": {"process_id": "if", "arguments": {"value": ref("ng"), "accept": ref("r"),
                                                 "reject": ref("n")}, "result": True}}}
-    cube = runner.run(flat(load(["B4", "B5"]), ("b", "reduce_dimension", {
-        "data": ref("load"), "dimension": "bands", "reducer": reducer})), window=window)
+    cube = landsat_runner.run(flat(load_landsat(["B4", "B5"]), ("b", "reduce_dimension", {
+        "data": ref("load"), "dimension": "bands", "reducer": reducer})), window=landsat_window)
     expected = np.ma.where(nir > red, nir, red)
     assert_close(cube.data[0, 0], np.ma.MaskedArray(expected.data, mask=red.mask | nir.mask))
 

@@ -39,9 +39,8 @@ LOAD = ("load", "load_collection", {"id": ID, "spatial_extent": None,
 
 @pytest.fixture(scope="module")
 def runner(shared_data: Path) -> Iterator[Runner]:
-    r = Runner([shared_data / ID])
-    yield r
-    r.close()
+    with Runner([shared_data / ID]) as r:
+        yield r
 
 
 @pytest.fixture(scope="module")

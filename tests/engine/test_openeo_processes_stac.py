@@ -14,6 +14,7 @@ import pytest
 
 from ondemand.errors import ArgumentInvalid
 from tests.support.openeo import (
+    LANDSAT,
     Runner,
     assert_close,
     band_file,
@@ -29,9 +30,8 @@ NAME = "s2-rgb-mol-2023"
 
 @pytest.fixture(scope="module")
 def runner(shared_data: Path) -> Iterator[Runner]:
-    r = Runner([shared_data / "landsat8-ny-2018"], stac_roots=[shared_data / NAME])
-    yield r
-    r.close()
+    with Runner([shared_data / LANDSAT], stac_roots=[shared_data / NAME]) as r:
+        yield r
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,48 +21,28 @@ import pytest
 import shapely
 from rasterstats import zonal_stats
 
-from ondemand.catalog import Catalog, Item
+from ondemand.catalog import Item
 from ondemand.engine import Engine
 from ondemand.formats import Encoded
 from ondemand.processes import OPENEO_REGISTRY
-from ondemand.settings import Settings
-from ondemand.userfiles import UserFiles
-from tests.support.openeo import DATA, child, flat, ref
+from tests.support.openeo import DATA, LANDSAT, child, flat, load_landsat, ref
 
-ID = "landsat8-ny-2018"
 DATES = ["2018-01-01", "2018-04-10"]
-
-
-@pytest.fixture(scope="module")
-def landsat(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        dict[str, Any]]:
-    folder = shared_data / ID
-    catalog = Catalog.load([folder / "collection.json"])
-    data_dir = tmp_path_factory.mktemp("aggregate")
-    files = UserFiles.of(data_dir, "local", max_file_bytes=10**8, quota_bytes=10**9)
-    files.root.mkdir(parents=True)
-    shutil.copy(folder / "nycd.gpkg", files.root / "nycd.gpkg")
-    _, _, wkb, _ = pyogrio.raw.read(folder / "nycd.gpkg")
-    engine = Engine(catalog, Settings(data_dir=data_dir))
-    yield {"engine": engine, "files": files, "geoms": list(shapely.from_wkb(wkb)),
-           "collection": catalog.get(ID)}
-    engine.close()
 
 
 def graph(reducer: str, fmt: str, geometries: Any = "/users/me/files/nycd.gpkg") -> dict[
         str, Any]:
     return flat(
-        ("load", "load_collection", {"id": ID, "spatial_extent": None, "temporal_extent": DATES,
-                                     "bands": ["B4"]}),
+        load_landsat(["B4"], dates=DATES),
         ("agg", "aggregate_spatial", {"data": ref("load"), "geometries": geometries,
                                       "reducer": child(reducer, data=DATA)}),
         ("save", "save_result", {"data": ref("agg"), "format": fmt}),
     )
 
 
-def execute(landsat: dict[str, Any], doc: dict[str, Any]) -> Encoded:
-    engine: Engine = landsat["engine"]
-    return engine.execute(doc, None, landsat["files"], OPENEO_REGISTRY)
+def execute(districts: dict[str, Any], doc: dict[str, Any]) -> Encoded:
+    engine: Engine = districts["engine"]
+    return engine.execute(doc, None, districts["files"], OPENEO_REGISTRY)
 
 
 def csv_rows(encoded: Encoded) -> list[dict[str, str]]:
@@ -72,16 +50,16 @@ def csv_rows(encoded: Encoded) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(encoded.content.decode())))
 
 
-def single_scene_days(landsat: dict[str, Any]) -> dict[str, Item]:
+def single_scene_days(districts: dict[str, Any]) -> dict[str, Item]:
     days: dict[str, list[Item]] = defaultdict(list)
-    for item in landsat["collection"].items:
+    for item in districts["collection"].items:
         days[item.datetime.date().isoformat()].append(item)
     return {day: found[0] for day, found in days.items() if len(found) == 1}
 
 
-def compare(landsat: dict[str, Any], rows: list[dict[str, str]], stat: str,
+def compare(districts: dict[str, Any], rows: list[dict[str, str]], stat: str,
             extra: dict[str, Any] | None = None) -> int:
-    singles = single_scene_days(landsat)
+    singles = single_scene_days(districts)
     refs: dict[str, list[dict[str, Any]]] = {}
     compared = 0
     for row in rows:
@@ -89,7 +67,7 @@ def compare(landsat: dict[str, Any], rows: list[dict[str, str]], stat: str,
         if item is None:
             continue
         if item.id not in refs:
-            refs[item.id] = list(zonal_stats(landsat["geoms"], item.assets["B4"].href, nodata=0,
+            refs[item.id] = list(zonal_stats(districts["geoms"], item.assets["B4"].href, nodata=0,
                                              stats=[] if extra else [stat], add_stats=extra))
         expected = refs[item.id][int(row["feature"])][stat]
         if expected is None or (isinstance(expected, float) and np.isnan(expected)):
@@ -101,15 +79,15 @@ def compare(landsat: dict[str, Any], rows: list[dict[str, str]], stat: str,
 
 
 @pytest.mark.parametrize("reducer", ["mean", "min", "max", "median", "sum", "count"])
-def test_csv_matches_rasterstats(landsat: dict[str, Any], reducer: str) -> None:
-    rows = csv_rows(execute(landsat, graph(reducer, "CSV")))
+def test_csv_matches_rasterstats(districts: dict[str, Any], reducer: str) -> None:
+    rows = csv_rows(execute(districts, graph(reducer, "CSV")))
     assert rows and {"source", "feature", "date", "B4"} <= set(rows[0])
-    assert compare(landsat, rows, reducer) > 100
+    assert compare(districts, rows, reducer) > 100
 
 
 @pytest.mark.parametrize("reducer", ["sd", "variance"])
-def test_sample_spread_matches_numpy(landsat: dict[str, Any], reducer: str) -> None:
-    rows = csv_rows(execute(landsat, graph(reducer, "CSV")))
+def test_sample_spread_matches_numpy(districts: dict[str, Any], reducer: str) -> None:
+    rows = csv_rows(execute(districts, graph(reducer, "CSV")))
 
     def spread(values: np.ma.MaskedArray) -> float | None:
         if values.count() < 2:
@@ -117,27 +95,27 @@ def test_sample_spread_matches_numpy(landsat: dict[str, Any], reducer: str) -> N
         sd = float(np.ma.std(values, ddof=1))
         return sd * sd if reducer == "variance" else sd
 
-    assert compare(landsat, rows, reducer, {reducer: spread}) > 40
+    assert compare(districts, rows, reducer, {reducer: spread}) > 40
 
 
-def test_same_numbers_as_zonal_statistics(landsat: dict[str, Any]) -> None:
-    rows = csv_rows(execute(landsat, graph("mean", "CSV")))
+def test_same_numbers_as_zonal_statistics(districts: dict[str, Any]) -> None:
+    rows = csv_rows(execute(districts, graph("mean", "CSV")))
     draft = {"process_id": "zonal_statistics", "args": {
         "imagery": {"process_id": "filter_daterange", "args": {
             "imagery": {"process_id": "filter_bands", "args": {
-                "imagery": {"product_id": ID}, "bands": ["B4"]}},
+                "imagery": {"product_id": LANDSAT}, "bands": ["B4"]}},
             "from": DATES[0], "to": "2018-04-09"}},
         "regions": "/users/me/files/nycd.gpkg", "func": "avg"}}
-    engine: Engine = landsat["engine"]
-    zonal = csv_rows(engine.execute(draft, {"format": "CSV"}, landsat["files"]))
+    engine: Engine = districts["engine"]
+    zonal = csv_rows(engine.execute(draft, {"format": "CSV"}, districts["files"]))
     assert [(r["feature"], r["date"], r["B4"]) for r in rows] == [
         (r["feature"], r["date"], r["B4_mean"]) for r in zonal]
 
 
-def test_geojson_gpkg_and_json_hold_the_same_rows(landsat: dict[str, Any],
+def test_geojson_gpkg_and_json_hold_the_same_rows(districts: dict[str, Any],
                                                   tmp_path: Path) -> None:
-    rows = csv_rows(execute(landsat, graph("mean", "CSV")))
-    geojson = json.loads(execute(landsat, graph("mean", "GeoJSON")).content)
+    rows = csv_rows(execute(districts, graph("mean", "CSV")))
+    geojson = json.loads(execute(districts, graph("mean", "GeoJSON")).content)
     assert geojson["type"] == "FeatureCollection" and len(geojson["features"]) == len(rows)
     first = geojson["features"][0]
     assert first["geometry"]["type"] in ("Polygon", "MultiPolygon")
@@ -146,7 +124,7 @@ def test_geojson_gpkg_and_json_hold_the_same_rows(landsat: dict[str, Any],
     by_row = [(f["properties"]["feature"], f["properties"]["B4"]) for f in geojson["features"]]
     assert by_row == [(int(r["feature"]), None if r["B4"] == "" else float(r["B4"]))
                       for r in rows]
-    gpkg = execute(landsat, graph("mean", "GPKG"))
+    gpkg = execute(districts, graph("mean", "GPKG"))
     assert gpkg.media_type == "application/geopackage+sqlite3"
     path = tmp_path / gpkg.filename
     path.write_bytes(gpkg.content)
@@ -155,20 +133,20 @@ def test_geojson_gpkg_and_json_hold_the_same_rows(landsat: dict[str, Any],
     _, _, _, (values,) = pyogrio.raw.read(path, columns=["B4"])
     assert [None if np.ma.is_masked(v) or np.isnan(v) else float(v) for v in values] == [
         None if r["B4"] == "" else float(r["B4"]) for r in rows]
-    doc = json.loads(execute(landsat, graph("mean", "JSON")).content)
+    doc = json.loads(execute(districts, graph("mean", "JSON")).content)
     assert "B4" in doc["columns"] and len(doc["rows"]) == len(rows)
 
 
-def test_inline_geojson_gives_one_row_per_feature_and_date(landsat: dict[str, Any]) -> None:
-    polygons = [shapely.geometry.mapping(g) for g in landsat["geoms"][:2]]
+def test_inline_geojson_gives_one_row_per_feature_and_date(districts: dict[str, Any]) -> None:
+    polygons = [shapely.geometry.mapping(g) for g in districts["geoms"][:2]]
     geojson = {"type": "FeatureCollection",
                "crs": {"type": "name", "properties": {"name": "EPSG:32618"}},
                "features": [{"type": "Feature", "properties": {"n": i}, "geometry": p}
                             for i, p in enumerate(polygons)]}
-    rows = csv_rows(execute(landsat, graph("mean", "CSV", geometries=geojson)))
+    rows = csv_rows(execute(districts, graph("mean", "CSV", geometries=geojson)))
     days = {r["date"] for r in rows}
     assert len(rows) == 2 * len(days) and {r["feature"] for r in rows} == {"0", "1"}
     nycd = {(r["feature"], r["date"]): r["B4"]
-            for r in csv_rows(execute(landsat, graph("mean", "CSV")))}
+            for r in csv_rows(execute(districts, graph("mean", "CSV")))}
     for row in rows:
         assert row["B4"] == nycd[(row["feature"], row["date"])]

@@ -9,75 +9,56 @@ from rasterstats' own mini-rasters and the first scene read whole with rasterio.
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio.raw
 import pytest
 import rasterio
-import shapely
 from rasterstats import zonal_stats
 
-from ondemand.catalog import Catalog, Item
+from ondemand.catalog import Item
 from ondemand.engine import CACHED, Engine
-from ondemand.settings import Settings
 from ondemand.table import Table
-from ondemand.userfiles import UserFiles
+from tests.support.openeo import LANDSAT
 
 RS_STATS = {"mean": "mean", "min": "min", "max": "max", "median": "median", "sum": "sum",
             "count": "count", "std": "std", "q25": "percentile_25", "q75": "percentile_75"}
 
 
-@pytest.fixture(scope="module")
-def landsat(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = shared_data / "landsat8-ny-2018"
-    catalog = Catalog.load([folder / "collection.json"])
-    data_dir = tmp_path_factory.mktemp("zonal")
-    files = UserFiles.of(data_dir, "local", max_file_bytes=10**8, quota_bytes=10**9)
-    files.root.mkdir(parents=True)
-    shutil.copy(folder / "nycd.gpkg", files.root / "nycd.gpkg")
-    _, _, wkb, _ = pyogrio.raw.read(folder / "nycd.gpkg")
-    engine = Engine(catalog, Settings(data_dir=data_dir))
-    return {"engine": engine, "files": files, "geoms": list(shapely.from_wkb(wkb)),
-            "collection": catalog.get("landsat8-ny-2018")}
-
-
-def run(landsat: dict[str, Any], func: str, *, dates: tuple[str, str] | None = None,
+def run(districts: dict[str, Any], func: str, *, dates: tuple[str, str] | None = None,
         all_touched: bool = False) -> Table:
     imagery: dict[str, Any] = {"process_id": "filter_bands", "args": {
-        "imagery": {"product_id": "landsat8-ny-2018"}, "bands": ["B4"]}}
+        "imagery": {"product_id": LANDSAT}, "bands": ["B4"]}}
     if dates:
         imagery = {"process_id": "filter_daterange",
                    "args": {"imagery": imagery, "from": dates[0], "to": dates[1]}}
     graph = {"process_id": "zonal_statistics", "args": {
         "imagery": imagery, "regions": "/users/me/files/nycd.gpkg", "func": func,
         "all_touched": all_touched}}
-    engine: Engine = landsat["engine"]
+    engine: Engine = districts["engine"]
     return engine.evaluate_table(
-        engine.compile(graph), policy=CACHED, user_files=landsat["files"]
+        engine.compile(graph), policy=CACHED, user_files=districts["files"]
     )
 
 
-def items_by_day(landsat: dict[str, Any]) -> dict[date, list[Item]]:
+def items_by_day(districts: dict[str, Any]) -> dict[date, list[Item]]:
     days: dict[date, list[Item]] = defaultdict(list)
-    for item in sorted(landsat["collection"].items, key=lambda i: (i.datetime, i.id)):
+    for item in sorted(districts["collection"].items, key=lambda i: (i.datetime, i.id)):
         days[item.datetime.date()].append(item)
     return days
 
 
-def reference(landsat: dict[str, Any], item: Item, stats: list[str],
+def reference(districts: dict[str, Any], item: Item, stats: list[str],
               all_touched: bool = False) -> list[dict[str, Any]]:
-    return list(zonal_stats(landsat["geoms"], item.assets["B4"].href, nodata=0, stats=stats,
+    return list(zonal_stats(districts["geoms"], item.assets["B4"].href, nodata=0, stats=stats,
                             all_touched=all_touched))
 
 
-def assert_single_scene_dates_match(landsat: dict[str, Any], table: Table, func: str,
+def assert_single_scene_dates_match(districts: dict[str, Any], table: Table, func: str,
                                     all_touched: bool = False) -> int:
-    days = items_by_day(landsat)
+    days = items_by_day(districts)
     refs: dict[str, list[dict[str, Any]]] = {}
     compared = 0
     for row in table.records():
@@ -86,7 +67,7 @@ def assert_single_scene_dates_match(landsat: dict[str, Any], table: Table, func:
             continue
         item = items[0]
         if item.id not in refs:
-            refs[item.id] = reference(landsat, item, [RS_STATS[func]], all_touched)
+            refs[item.id] = reference(districts, item, [RS_STATS[func]], all_touched)
         expected = refs[item.id][row["feature"]][RS_STATS[func]]
         got = row[f"B4_{func}"]
         if expected is None:
@@ -97,43 +78,43 @@ def assert_single_scene_dates_match(landsat: dict[str, Any], table: Table, func:
     return compared
 
 
-def test_every_region_and_single_scene_date_matches_rasterstats(landsat: dict[str, Any]) -> None:
-    table = run(landsat, "avg")
-    days = items_by_day(landsat)
+def test_every_region_and_single_scene_date_matches_rasterstats(districts: dict[str, Any]) -> None:
+    table = run(districts, "avg")
+    days = items_by_day(districts)
     assert table.row_count == 71 * len(days)
     assert {r["date"].date() for r in table.records()} == set(days)
-    compared = assert_single_scene_dates_match(landsat, table, "mean")
+    compared = assert_single_scene_dates_match(districts, table, "mean")
     assert compared > 600
     nulls = sum(v is None for v in table.columns["B4_mean"])
     assert 0 < nulls < table.row_count  # small districts hold no 3 km pixel centre
 
 
 @pytest.mark.parametrize("func", ["min", "max", "median", "sum", "count", "std", "q25", "q75"])
-def test_other_statistics_match_rasterstats(landsat: dict[str, Any], func: str) -> None:
-    table = run(landsat, func, dates=("2018-01-01", "2018-04-10"))
-    assert assert_single_scene_dates_match(landsat, table, func) > 100
+def test_other_statistics_match_rasterstats(districts: dict[str, Any], func: str) -> None:
+    table = run(districts, func, dates=("2018-01-01", "2018-04-10"))
+    assert assert_single_scene_dates_match(districts, table, func) > 100
 
 
-def test_all_touched_matches_rasterstats(landsat: dict[str, Any]) -> None:
-    table = run(landsat, "mean", dates=("2018-01-01", "2018-03-31"), all_touched=True)
-    centres = run(landsat, "mean", dates=("2018-01-01", "2018-03-31"))
+def test_all_touched_matches_rasterstats(districts: dict[str, Any]) -> None:
+    table = run(districts, "mean", dates=("2018-01-01", "2018-03-31"), all_touched=True)
+    centres = run(districts, "mean", dates=("2018-01-01", "2018-03-31"))
     nulls = sum(v is None for v in table.columns["B4_mean"])
     assert nulls < sum(v is None for v in centres.columns["B4_mean"])
-    assert assert_single_scene_dates_match(landsat, table, "mean", all_touched=True) > 150
+    assert assert_single_scene_dates_match(districts, table, "mean", all_touched=True) > 150
 
 
 @pytest.mark.parametrize("day", [date(2018, 4, 28), date(2018, 9, 3)], ids=str)
 def test_two_scene_dates_take_each_point_from_the_first_valid_scene(
-    landsat: dict[str, Any], day: date
+    districts: dict[str, Any], day: date
 ) -> None:
-    first, second = items_by_day(landsat)[day]
-    table = run(landsat, "mean", dates=(day.isoformat(), day.isoformat()))
+    first, second = items_by_day(districts)[day]
+    table = run(districts, "mean", dates=(day.isoformat(), day.isoformat()))
     with rasterio.open(first.assets["B4"].href) as src:
         first_valid = src.read(1) != 0
         first_inverse = ~src.transform
-    pooled: list[list[float]] = [[] for _ in landsat["geoms"]]
+    pooled: list[list[float]] = [[] for _ in districts["geoms"]]
     for item in (first, second):
-        minis = zonal_stats(landsat["geoms"], item.assets["B4"].href, nodata=0,
+        minis = zonal_stats(districts["geoms"], item.assets["B4"].href, nodata=0,
                             stats=["count"], raster_out=True)
         for r, mini in enumerate(minis):
             array = mini["mini_raster_array"]

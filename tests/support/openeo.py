@@ -29,6 +29,11 @@ UNLIMITED = Policy(limits=False, cache=False)
 """Evaluate like a batch run without a cache: every value is computed from the files."""
 DATA = {"from_parameter": "data"}
 X = {"from_parameter": "x"}
+LANDSAT = "landsat8-ny-2018"
+LANDSAT_SCENE = "LC08_L1TP_013032_20180405"
+"""One Landsat 8 scene of ``LANDSAT`` (path 013, row 032, 2018-04-05; EPSG:32618)."""
+LANDSAT_DATES = ["2018-04-05", "2018-04-06"]
+"""The dates of ``LANDSAT_SCENE`` alone (the end is exclusive in openEO)."""
 
 
 def flat(*nodes: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
@@ -47,6 +52,15 @@ def child(pid: str, **arguments: Any) -> dict[str, Any]:
 def ref(node: str) -> dict[str, str]:
     """``{"from_node": node}``."""
     return {"from_node": node}
+
+
+def load_landsat(
+    bands: list[str], node: str = "load", dates: list[str] | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """A ``load_collection`` node of ``LANDSAT``'s ``bands`` (default: ``LANDSAT_SCENE``'s date)."""
+    return (node, "load_collection", {"id": LANDSAT, "spatial_extent": None,
+                                      "temporal_extent": dates or LANDSAT_DATES,
+                                      "bands": bands})
 
 
 class Runner:
@@ -71,6 +85,12 @@ class Runner:
     def close(self) -> None:
         """Stop the engine's read threads."""
         self.engine.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def file_window(path: Path) -> Window:
