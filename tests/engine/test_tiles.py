@@ -38,7 +38,7 @@ from ondemand.tiles import (
 )
 from services.maps.tiles import parse_style
 from tests.support.cogs import make_collection
-from tests.support.seed import use_case_1_job
+from tests.support.layers import min_ndvi_layer, ndvi_series_layer, read_tif, series_graph
 
 COLLECTION = "S2_L2A_T32TPS_20M"
 
@@ -48,11 +48,6 @@ def engine(demo_catalog: Catalog, demo_data_dir: Path) -> Iterator[Engine]:
     eng = Engine(demo_catalog, Settings(data_dir=demo_data_dir))
     yield eng
     eng.close()
-
-
-def series_graph() -> dict[str, Any]:
-    """The seed job without ``min_time``: a time series of NDVI."""
-    return dict(use_case_1_job()["process_graph"]["args"]["imagery"])
 
 
 def band_graph(band: str) -> dict[str, Any]:
@@ -66,18 +61,12 @@ def band_graph(band: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def min_ndvi(engine: Engine) -> Layer:
-    return make_layer("job1", "Min NDVI", engine.compile(use_case_1_job()["process_graph"]))
+    return min_ndvi_layer(engine)
 
 
 @pytest.fixture(scope="module")
 def ndvi_series(engine: Engine) -> Layer:
-    return make_layer("job2", "NDVI", engine.compile(series_graph()))
-
-
-def read_tif(content: bytes) -> np.ma.MaskedArray:
-    with rasterio.MemoryFile(content) as mem, mem.open() as src:
-        assert src.dtypes[0] == "float32"
-        return src.read(masked=True)
+    return ndvi_series_layer(engine)
 
 
 def read_png(content: bytes) -> np.ndarray:

@@ -14,9 +14,10 @@ from starlette.testclient import TestClient
 
 from ondemand.catalog import Catalog
 from ondemand.engine import CACHED, Engine
-from ondemand.layer import Layer, make_layer
+from ondemand.layer import Layer
 from ondemand.settings import Settings
 from ondemand.tiles import tile_matrix_set, tile_window
+from tests.support.layers import min_ndvi_layer, ndvi_series_layer, read_tif, series_graph
 from tests.support.seed import use_case_1_job
 
 WM = morecantile.tms.get("WebMercatorQuad")
@@ -28,10 +29,6 @@ def engine(demo_catalog: Catalog, demo_data_dir: Path) -> Iterator[Engine]:
     eng = Engine(demo_catalog, Settings(data_dir=demo_data_dir))
     yield eng
     eng.close()
-
-
-def series_graph() -> dict[str, Any]:
-    return dict(use_case_1_job()["process_graph"]["args"]["imagery"])
 
 
 def publish(client: TestClient, graph: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -55,17 +52,12 @@ def series_service(client: TestClient) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def min_layer(engine: Engine) -> Layer:
-    return make_layer("x", "x", engine.compile(use_case_1_job()["process_graph"]))
+    return min_ndvi_layer(engine)
 
 
 @pytest.fixture(scope="module")
 def series_layer(engine: Engine) -> Layer:
-    return make_layer("y", "y", engine.compile(series_graph()))
-
-
-def tif(content: bytes) -> np.ma.MaskedArray:
-    with rasterio.MemoryFile(content) as mem, mem.open() as src:
-        return src.read(masked=True)
+    return ndvi_series_layer(engine)
 
 
 def png_alpha(content: bytes) -> np.ndarray:
@@ -92,7 +84,7 @@ def test_xyz_png_and_tif(
     geotiff = client.get(f"{base}/tiles/WebMercatorQuad/{z}/{t.x}/{t.y}.tif")
     assert geotiff.headers["content-type"].startswith("image/tiff")
     np.testing.assert_array_equal(
-        tif(geotiff.content)[0].filled(np.nan), expected.data[0, 0].filled(np.nan)
+        read_tif(geotiff.content)[0].filled(np.nan), expected.data[0, 0].filled(np.nan)
     )
     assert png.headers["cache-control"].startswith("public, max-age=")
     assert png.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/3857>"
@@ -157,7 +149,7 @@ def test_time_series_dates(
         f"{base}/xyz/12/{t.x}/{t.y}.tif?time={series_layer.times[1].date()}",
         f"{base}/tms/2017-01-20/12/{t.x}/{t.y}.tif",  # latest on or before: 2017-01-14
     ):
-        got = tif(client.get(url).content)[0]
+        got = read_tif(client.get(url).content)[0]
         np.testing.assert_array_equal(got.filled(np.nan), expected.filled(np.nan))
 
 
