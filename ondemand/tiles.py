@@ -1,6 +1,8 @@
 """Map tiles of a layer: tile window -> the one evaluator -> PNG, JPEG or float32 GeoTIFF.
 
-Every protocol that serves tiles (XYZ, TMS, TileJSON, WMTS) calls :func:`render_tile`.
+Every protocol that serves tiles (XYZ, TMS, TileJSON, WMTS) calls :func:`prepare_tile`
+(validation, window and cache key, before any read) and :func:`render_prepared`;
+:func:`render_tile` does both in one call.
 A tile is the layer's compiled graph evaluated on the tile's window (through
 ``Engine.evaluate``, so low zoom levels read overviews); a tile wholly outside the
 layer, or one where the graph finds no data, is empty (transparent PNG, black

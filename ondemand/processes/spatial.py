@@ -23,6 +23,15 @@ from .zonal.regions import Regions, load_regions
 GEOJSON_SCHEMA: Mapping[str, Any] = {"type": "object", "subtype": "geojson"}
 
 
+def polygons_parameter(name: str) -> Parameter:
+    """A parameter taking polygons: GeoJSON, or the path of a polygon file in the user's files.
+
+    Checked by :func:`check_polygons`, read by :func:`polygons`.
+    """
+    return Parameter(name, "Polygons as GeoJSON (or a file path).",
+                     [GEOJSON_SCHEMA, {"type": "string", "subtype": "file-path"}])
+
+
 def is_geojson(value: Any) -> bool:
     """Whether a spatial extent is GeoJSON (it has a ``type``) rather than a bounding box."""
     return isinstance(value, Mapping) and "type" in value
@@ -77,8 +86,7 @@ FILTER_SPATIAL = Process(
     description="Keeps the pixels whose centre lies in one of the polygons (GeoJSON Polygon, "
                 "MultiPolygon, Feature or FeatureCollection; or a path in your files); the "
                 "read is limited to their bounding box and every other pixel is no-data.",
-    parameters=(DATA, Parameter("geometries", "Polygons as GeoJSON (or a file path).",
-                                [GEOJSON_SCHEMA, {"type": "string", "subtype": "file-path"}])),
+    parameters=(DATA, polygons_parameter("geometries")),
     returns=CUBE_RETURNS,
     implementation=_filter_spatial,
     check=_filter_check,
@@ -125,8 +133,7 @@ MASK_POLYGON = Process(
                 "reprojected to the cube's CRS.",
     parameters=(
         DATA,
-        Parameter("mask", "Polygons as GeoJSON (or a file path).",
-                  [GEOJSON_SCHEMA, {"type": "string", "subtype": "file-path"}]),
+        polygons_parameter("mask"),
         Parameter("replacement", "Value for masked pixels (null: no-data).",
                   {"type": ["number", "null"]}, required=False),
         Parameter("inside", "Mask the pixels inside the polygons instead.",

@@ -19,7 +19,7 @@ from ..table import Table
 from .context import EvalContext
 from .params import DATA
 from .registry import Parameter, Process
-from .spatial import GEOJSON_SCHEMA, check_polygons, polygons
+from .spatial import check_polygons, polygons, polygons_parameter
 from .types import ARRAY, PROCESS_GRAPH, TABLE, VECTOR_CUBE, Check, ValueType
 from .zonal.stats import zonal_statistics
 
@@ -103,8 +103,7 @@ AGGREGATE_SPATIAL = Process(
                 "The same engine and pixel rule as `zonal_statistics`.",
     parameters=(
         DATA,
-        Parameter("geometries", "Polygons as GeoJSON (or a file path).",
-                  [GEOJSON_SCHEMA, {"type": "string", "subtype": "file-path"}]),
+        polygons_parameter("geometries"),
         Parameter("reducer", "A child graph with one reducer such as mean.",
                   {"type": "object", "subtype": PROCESS_GRAPH, "parameters": [
                       {"name": "data", "description": "The values under one polygon.",

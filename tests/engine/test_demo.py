@@ -172,15 +172,21 @@ def test_l1c_bands_are_top_of_atmosphere(full_catalog: Catalog) -> None:
     assert coastal.min() >= 900  # path radiance brightens the coastal band everywhere
 
 
-def test_ensure_caches_and_regenerates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
+@pytest.fixture()
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The targets the real demo generator is run for (it still runs)."""
+    targets: list[Path] = []
     real = demo.generate_demo
 
     def counting(target: Path, **kw: int) -> list[Path]:
-        calls.append(target)
+        targets.append(target)
         return real(target, **kw)
 
     monkeypatch.setattr(demo, "generate_demo", counting)
+    return targets
+
+
+def test_ensure_caches_and_regenerates(tmp_path: Path, calls: list[Path]) -> None:
     first = demo.ensure_demo_catalog(tmp_path, downscale=12)
     probe = next((tmp_path / "demo").rglob("B04.tif"))
     mtime = probe.stat().st_mtime_ns
@@ -204,15 +210,7 @@ def test_crash_leaves_no_half_catalog(tmp_path: Path, monkeypatch: pytest.Monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == [".demo.lock"]
 
 
-def test_concurrent_callers_generate_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = demo.generate_demo
-
-    def counting(target: Path, **kw: int) -> list[Path]:
-        calls.append(target)
-        return real(target, **kw)
-
-    monkeypatch.setattr(demo, "generate_demo", counting)
+def test_concurrent_callers_generate_once(tmp_path: Path, calls: list[Path]) -> None:
     results: list[list[Path]] = []
     threads = [
         threading.Thread(target=lambda: results.append(demo.ensure_demo_catalog(tmp_path,

@@ -108,6 +108,22 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until_serving(
+    http: httpx.Client, process: subprocess.Popen[bytes], timeout: float
+) -> None:
+    """Poll ``GET /`` until the server answers 200; RuntimeError if it exits or takes longer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if http.get("/").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server at {http.base_url} did not start (exit {process.poll()})")
+        time.sleep(0.2)
+
+
 class Server:
     """``ondemand serve`` in a subprocess on 127.0.0.1."""
 
@@ -120,16 +136,7 @@ class Server:
             env=child_env(**env), cwd=ROOT, stdout=subprocess.DEVNULL,
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.http.get("/").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start (exit {self.process.poll()})")
-            time.sleep(0.2)
+        wait_until_serving(self.http, self.process, 60)
 
     def stop(self, kill: bool = False) -> None:
         self.http.close()

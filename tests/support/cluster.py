@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import psutil
 from distributed import Client
 from rasterio.warp import transform_bounds
 
-from tests.support.batchdata import ROOT, child_env, free_port
+from tests.support.batchdata import ROOT, child_env, free_port, wait_until_serving
 
 
 def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
@@ -111,17 +110,11 @@ class Host:
             start_new_session=True,
         )
         self.http = httpx.Client(base_url=self.url, timeout=60)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if self.http.get("/").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"server on {address} did not start ({self.process.poll()})")
-            time.sleep(0.2)
+        try:
+            wait_until_serving(self.http, self.process, 90)
+        except RuntimeError:
+            self.stop()
+            raise
 
     @property
     def node(self) -> str:
