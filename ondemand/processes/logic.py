@@ -18,7 +18,7 @@ import numpy as np
 from ..cube import Cube
 from ..errors import ArgumentInvalid
 from .context import CollectionView, EvalContext, as_cube
-from .math import _as_cube_like
+from .math import _as_cube_like, combined_cube
 from .registry import Parameter, Process
 from .types import ANY, INTEGER, NUMBER, RASTER_CUBE, Check, ValueType
 
@@ -102,10 +102,7 @@ def _ordering(pid: str, op: Callable[[Any, Any], Any], text: str) -> Process:
 def _bool_check(c: Check) -> ValueType:
     """Boolean result; a cube when any input is a cube."""
     cubes = [t for t in (c.type_of(n) for n in c.args) if t.kind == RASTER_CUBE]
-    if not cubes:
-        return ValueType("boolean")
-    return ValueType(RASTER_CUBE, has_time=any(t.has_time for t in cubes),
-                     bands=cubes[0].bands if len(cubes) == 1 else None)
+    return combined_cube(cubes) if cubes else ValueType("boolean")
 
 
 GT = _ordering("gt", np.greater, "greater than")
@@ -306,10 +303,7 @@ def _if(args: Mapping[str, Any], ctx: EvalContext) -> Any:
 def _if_check(c: Check) -> ValueType:
     cubes = [t for t in (c.type_of(n) for n in ("value", "accept", "reject"))
              if t.kind == RASTER_CUBE]
-    if not cubes:
-        return c.type_of("accept")
-    return ValueType(RASTER_CUBE, has_time=any(t.has_time for t in cubes),
-                     bands=cubes[0].bands if len(cubes) == 1 else None)
+    return combined_cube(cubes) if cubes else c.type_of("accept")
 
 
 IF = Process(

@@ -365,11 +365,13 @@ def _value_check(c: Check, *names: str) -> ValueType:
         if t.kind not in (NUMBER, INTEGER, RASTER_CUBE, "null", ANY):
             raise c.invalid(n, f"expected a number or a raster cube, got {t.describe()}")
     cubes = [t for t in types if t.kind == RASTER_CUBE]
-    if not cubes:
-        return ValueType(NUMBER)
-    widest = max(cubes, key=lambda t: len(t.bands or ()))
+    return combined_cube(cubes) if cubes else ValueType(NUMBER)
+
+
+def combined_cube(cubes: list[ValueType]) -> ValueType:
+    """The type of a per-pixel result of ``cubes``: timed if any is; one cube keeps its bands."""
     return ValueType(RASTER_CUBE, has_time=any(t.has_time for t in cubes),
-                     bands=widest.bands if len(cubes) == 1 else None)
+                     bands=cubes[0].bands if len(cubes) == 1 else None)
 
 
 def _binary(pid: str, summary: str, fn: Callable[[Any, Any], Any], note: str = "") -> Process:
