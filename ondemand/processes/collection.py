@@ -251,13 +251,9 @@ def _temporal_normalize(node_id: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _temporal_check(c: Check) -> ValueType:
-    cube = c.cube()
-    if not cube.has_time:
-        raise c.invalid("data", "the cube has no time dimension (it was reduced)")
+    cube = c.timed_cube()
     interval_from(c.literal("extent"), f"{c.where}: argument 'extent'")
-    if c.literal("dimension") not in (None, "t"):
-        raise c.invalid("dimension", f"no temporal dimension {c.literal('dimension')!r}; "
-                        "the cube's is 't'")
+    c.time_dimension()
     return cube
 
 

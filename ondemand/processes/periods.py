@@ -68,15 +68,11 @@ def period_groups(times: tuple[datetime, ...], period: str) -> dict[datetime, li
 
 
 def _check(c: Check) -> ValueType:
-    cube = c.cube()
-    if not cube.has_time:
-        raise c.invalid("data", "the cube has no time dimension (it was reduced)")
+    cube = c.timed_cube()
     if c.literal("period") not in PERIODS:
         raise c.invalid("period", f"expected one of {', '.join(PERIODS)}, got "
                         f"{c.literal('period')!r}")
-    if c.literal("dimension") not in (None, "t"):
-        raise c.invalid("dimension", f"no temporal dimension {c.literal('dimension')!r}; "
-                        "the cube's is 't'")
+    c.time_dimension()
     result = c.child_graph("reducer", {"data": ValueType(ARRAY, dimension="t")})
     if result.kind not in (NUMBER, INTEGER, "null", ANY):
         raise c.invalid("reducer", f"must compute one value per pixel, not {result.describe()}")

@@ -36,9 +36,7 @@ def _time_process(name: str) -> Process:
         return cube.with_data(fn(cube.data, True)[None], times=None)
 
     def check(c: Check) -> ValueType:
-        cube = c.cube()
-        if not cube.has_time:
-            raise c.invalid("data", "the cube has no time dimension (it was already reduced)")
+        cube = c.timed_cube()
         return ValueType(RASTER_CUBE, has_time=False, bands=cube.bands)
 
     what = {"count": "counts the valid observations of", "sd": "the sample standard deviation of",

@@ -207,6 +207,19 @@ class Check:
             raise self.invalid(name, f"expected a raster cube, got {t.describe()}")
         return t
 
+    def timed_cube(self, name: str = "data") -> ValueType:
+        """The type of a raster-cube argument that still has its time dimension."""
+        t = self.cube(name)
+        if not t.has_time:
+            raise self.invalid(name, "the cube has no time dimension (it was already reduced)")
+        return t
+
+    def time_dimension(self, name: str = "dimension") -> None:
+        """Check that a temporal ``dimension`` argument names the cube's (``t``) or is null."""
+        if self.literal(name) not in (None, "t"):
+            raise self.invalid(name, f"no temporal dimension {self.literal(name)!r}; "
+                               "the cube's is 't'")
+
     def child_graph(self, name: str, params: Mapping[str, ValueType]) -> ValueType:
         """Check the child graph ``name`` with ``params`` and ``context``; its result type."""
         if self.type_of(name).kind != PROCESS_GRAPH:
