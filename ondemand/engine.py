@@ -21,6 +21,7 @@ from .evaluate import NO_LIMITS, BytesCache, CompiledGraph, Limits, compile_grap
 from .formats import Encoded, OutputSpec, check_encodable, encode, parse_output
 from .formats.options import RASTER_FORMATS, TABLE_FORMATS, Format
 from .formats.tables import encode_table
+from .gdalenv import gdal_options
 from .grid import default_window
 from .processes import REGISTRY, Registry
 from .processes.output import result_output
@@ -88,7 +89,7 @@ class Engine:
         """``cache`` keeps results and reads of evaluations whose policy asks for it."""
         self.catalog = catalog
         self.settings = settings
-        self.reader = RasterReader(threads=settings.read_threads)
+        self.reader = RasterReader(threads=settings.read_threads, gdal=gdal_options(settings))
         self.cache = cache
 
     def close(self) -> None:

@@ -242,3 +242,15 @@ class RegistrationDisabled(OnDemandError, PermissionError):
     """``POST /auth/register`` on a server started without ``--allow-registration``."""
 
     code = 403
+
+
+class RemoteUnavailable(OnDemandError, ConnectionError):
+    """A STAC API or remote catalog cannot be reached or answers with an error; retry later."""
+
+    code = 10006
+
+
+class AssetUnreadable(OnDemandError, OSError):
+    """An item's asset cannot be read: unreachable, forbidden, missing or corrupt."""
+
+    code = 10007

@@ -56,7 +56,7 @@ def _grid_window(
 def collection_bounds(collection: Collection) -> tuple[Bounds, CRS]:
     """The collection's extent: its assets' grids in the native CRS, else its WGS84 bbox."""
     parts: list[Bounds] = []
-    for item in collection.items:
+    for item in collection.items if collection.complete else ():
         if item.crs != collection.crs:
             continue
         for asset in item.assets.values():

@@ -12,14 +12,16 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import rasterio
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
@@ -27,7 +29,7 @@ from rio_tiler import reader as rio_reader
 
 from .catalog import Band, Collection, Item
 from .cube import Cube
-from .errors import OutOfBounds
+from .errors import AssetUnreadable, OutOfBounds
 from .window import Window
 
 MAX_SOURCE_SPAN = 2**30
@@ -81,9 +83,14 @@ class DatasetPool:
 class RasterReader:
     """Reads bands of collection items onto windows; one per server, shared by all requests."""
 
-    def __init__(self, threads: int = 4) -> None:
+    def __init__(self, threads: int = 4, gdal: Mapping[str, str] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="read")
         self._datasets = DatasetPool()
+        self._gdal: dict[str, str | int] = {
+            k: int(v) if v.isdigit() else v for k, v in (gdal or {}).items()
+        }
+        """GDAL options of remote reads (``ondemand.gdalenv``); local files read as GDAL
+        defaults (sidecar overviews and masks found)."""
 
     def close(self) -> None:
         """Stop the read threads."""
@@ -138,7 +145,14 @@ class RasterReader:
             asset = item.assets.get(band.name)
             if asset is None:
                 continue
-            raw, raw_missing = self._read_asset(asset.href, band, window)
+            try:
+                with rasterio.Env(**self._gdal) if _remote(asset.href) else nullcontext():
+                    raw, raw_missing = self._read_asset(asset.href, band, window)
+            except (RasterioError, CPLE_BaseError) as exc:
+                raise AssetUnreadable(
+                    f"Cannot read asset {band.name!r} of item {item.id!r} ({_public(asset.href)}): "
+                    f"{_reason(exc)}"
+                ) from None
             if missing.all():
                 values[...] = raw
                 missing[...] = raw_missing
@@ -213,3 +227,20 @@ def _check_span(src: DatasetReader, window: Window) -> None:
             f"{span:.3g} pixels of the source data, more than {MAX_SOURCE_SPAN:,}; "
             "ask for a smaller area"
         )
+
+
+def _public(href: str) -> str:
+    """An href without its query string (signatures and tokens stay out of messages)."""
+    return href.split("?", 1)[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """GDAL's message, first line, without signed query strings."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return " ".join(part.split("?", 1)[0] if "://" in part else part
+                    for part in lines[0].split(" "))[:300]
+
+
+def _remote(href: str) -> bool:
+    """Whether an asset is read over the network (a URL or a GDAL virtual network path)."""
+    return "://" in href or href.startswith(("/vsicurl", "/vsis3", "/vsigs", "/vsiaz"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,11 +81,40 @@ class Settings:
     def files_root(self) -> Path:
         """The folder holding every user's files."""
         return self.files_dir if self.files_dir is not None else self.data_dir / "files"
+    catalog_urls: tuple[str, ...] = ()
+    """Static STAC ``collection.json`` files served over HTTP(S)."""
+    stac_apis: tuple[str, ...] = ()
+    """STAC API root URLs whose collections are served (items searched per request)."""
+    stac_collections: tuple[str, ...] = ()
+    """Only these collections of the STAC APIs (all of them when empty)."""
+    stac_page_size: int = 100
+    """Items per page of a STAC API search."""
+    stac_max_items: int = 5000
+    """A search finding more items than this fails with a message to narrow it."""
+    stac_cache_seconds: float = 300.0
+    """How long STAC API search results are reused (and a changed item may go unseen)."""
+    stac_cache_entries: int = 512
+    """Search results kept in memory."""
+    stac_timeout: float = 10.0
+    """Seconds one request to a STAC API (or remote catalog file) may take."""
+    stac_retries: int = 2
+    """Retries of a failed STAC API request, with back-off."""
+    sign_hrefs: str | None = None
+    """``module:function`` turning a remote asset href into a readable (signed) URL,
+    e.g. ``planetary_computer:sign``."""
+    http_timeout: float = 30.0
+    """Seconds one HTTP request of GDAL for an asset may take (GDAL_HTTP_TIMEOUT)."""
+    http_retries: int = 2
+    """Retries of a failed HTTP asset request (GDAL_HTTP_MAX_RETRY)."""
+    aws_no_sign_request: bool = False
+    """Read ``s3://`` assets of public buckets without credentials (AWS_NO_SIGN_REQUEST)."""
+    gdal_config: tuple[tuple[str, str], ...] = ()
+    """GDAL configuration options (``KEY=VALUE``) over the defaults of ``ondemand.gdalenv``."""
 
     @property
     def uses_demo(self) -> bool:
         """The demo catalog is served when asked for or when no catalog is given."""
-        return self.demo or not self.catalogs
+        return self.demo or not (self.catalogs or self.catalog_urls or self.stac_apis)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -107,7 +136,15 @@ class Settings:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
             )
-        for flag in ("demo", "insecure", "allow_registration"):
+        for name in ("catalog_urls", "stac_apis", "stac_collections"):
+            key = f"ONDEMAND_{name.upper()}"
+            if key in env:
+                values[name] = tuple(env[key].split())
+        if env.get("ONDEMAND_SIGN_HREFS"):
+            values["sign_hrefs"] = env["ONDEMAND_SIGN_HREFS"]
+        if "ONDEMAND_GDAL_CONFIG" in env:
+            values["gdal_config"] = parse_gdal_config(env["ONDEMAND_GDAL_CONFIG"].split())
+        for flag in ("demo", "insecure", "allow_registration", "aws_no_sign_request"):
             key = f"ONDEMAND_{flag.upper()}"
             if key in env:
                 values[flag] = env[key].strip().lower() in ("1", "true", "yes", "on")
@@ -133,6 +170,12 @@ class Settings:
             "ONDEMAND_STORE": self.store or "",
             "ONDEMAND_RESULTS": self.results or "",
             "ONDEMAND_FILES_DIR": "" if self.files_dir is None else str(self.files_dir),
+            "ONDEMAND_CATALOG_URLS": " ".join(self.catalog_urls),
+            "ONDEMAND_STAC_APIS": " ".join(self.stac_apis),
+            "ONDEMAND_STAC_COLLECTIONS": " ".join(self.stac_collections),
+            "ONDEMAND_SIGN_HREFS": self.sign_hrefs or "",
+            "ONDEMAND_AWS_NO_SIGN_REQUEST": "1" if self.aws_no_sign_request else "0",
+            "ONDEMAND_GDAL_CONFIG": " ".join(f"{k}={v}" for k, v in self.gdal_config),
         }
         if self.users_file is not None:
             env["ONDEMAND_USERS_FILE"] = str(self.users_file)
@@ -163,5 +206,24 @@ NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("batch_lease_seconds", float),
     ("store_pool_size", int),
     ("store_wait_seconds", float),
+    ("stac_page_size", int),
+    ("stac_max_items", int),
+    ("stac_cache_seconds", float),
+    ("stac_cache_entries", int),
+    ("stac_timeout", float),
+    ("stac_retries", int),
+    ("http_timeout", float),
+    ("http_retries", int),
 )
 """Numeric settings and their types, read from ``ONDEMAND_<NAME>``."""
+
+
+def parse_gdal_config(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """``KEY=VALUE`` strings as pairs; a pair without ``=`` is a ValueError."""
+    out = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"GDAL option {pair!r} is not KEY=VALUE")
+        out.append((key.strip(), value))
+    return tuple(out)

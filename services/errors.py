@@ -161,6 +161,8 @@ ERRORS: dict[type[errors.OnDemandError], ErrorRow] = {
     errors.RegistrationDisabled: ErrorRow(403, "PermissionsInsufficient", NO_CODE),
     errors.EvaluationTimedOut: ErrorRow(413, "RequestTimeout", NO_CODE),
     errors.ServerBusy: ErrorRow(503, "InfrastructureBusy", NO_CODE),
+    errors.RemoteUnavailable: ErrorRow(503, "RemoteUnavailable", NO_CODE),
+    errors.AssetUnreadable: ErrorRow(502, "AssetUnreadable", NO_CODE),
     errors.JobNotFinished: ErrorRow(400, "JobNotFinished"),
     errors.JobModeConflict: ErrorRow(400, "JobLocked"),
 }

@@ -16,7 +16,7 @@ from ondemand.accounts import AccountFile
 from ondemand.batch.runner import BatchRunner
 from ondemand.batch.storage import ResultStorage, open_results
 from ondemand.cache import TileCache
-from ondemand.catalog import Catalog
+from ondemand.catalog import Catalog, open_catalog
 from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
 from ondemand.graphstore import ProcessGraphStore
@@ -82,7 +82,7 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     paths: list[Path] = list(settings.catalogs)
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
-    catalog = Catalog.load(paths)
+    catalog = open_catalog(paths, settings)
     database: Database = open_database(
         settings.store, settings.data_dir, settings.store_pool_size, settings.store_wait_seconds
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import Catalog
+from ..catalog import open_catalog
 from ..cube import Cube
 from ..engine import CACHED, Engine
 from ..errors import ArgumentInvalid, NoData
@@ -32,7 +32,8 @@ from .layout import file_values, layout_for
 
 @dataclass(frozen=True)
 class EngineSpec:
-    """How a worker builds its engine: the catalog files and the settings."""
+    """How a worker builds its engine: the local catalog files and the settings (which name
+    the remote catalogs and STAC APIs)."""
 
     catalog_paths: tuple[str, ...]
     settings: Settings
@@ -65,7 +66,7 @@ class ChunkResult:
 @lru_cache(maxsize=4)
 def worker_engine(spec: EngineSpec) -> Engine:
     """The engine of this worker process for ``spec``, built on first use."""
-    catalog = Catalog.load([Path(p) for p in spec.catalog_paths])
+    catalog = open_catalog([Path(p) for p in spec.catalog_paths], spec.settings)
     return Engine(catalog, spec.settings)
 
 

@@ -56,9 +56,8 @@ def filter_items(view: CollectionView, conditions: Mapping[str, Any]) -> Collect
     collection = view.collection
     if not isinstance(collection, Collection):
         raise ArgumentInvalid("load_collection: properties need a catalog collection")
-    kept = tuple(i for i in collection.items if _passes(i, conditions))
     try:
-        narrowed = dataclasses.replace(collection, items=kept)
+        narrowed = collection.where(lambda item: _passes(item, conditions))
     except CatalogInvalid:
         raise NoData(
             f"No item of collection {collection.id!r} passes the properties filter on "

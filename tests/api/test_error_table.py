@@ -33,7 +33,9 @@ OPENEO_CODES = {
     # openEO 1.0's output format errors
     "FormatUnsupported", "FormatArgumentUnsupported", "FormatArgumentInvalid",
 }
-PROPRIETARY = {"BadRequest", "NoDataAvailable", "PayloadTooLarge"}
+PROPRIETARY = {
+    "BadRequest", "NoDataAvailable", "PayloadTooLarge", "RemoteUnavailable", "AssetUnreadable"
+}
 """Codes of errors openEO has no code for."""
 
 STATUS = {
@@ -52,6 +54,8 @@ STATUS = {
     errors.ServerBusy: 503,
     errors.StoreUnavailable: 503,
     errors.ResultStorageFailed: 503,
+    errors.RemoteUnavailable: 503,
+    errors.AssetUnreadable: 502,
 }
 """The draft API's statuses; every other engine error is the client's: 400."""
 

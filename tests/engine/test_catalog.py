@@ -186,6 +186,19 @@ def test_identity_follows_file_mtime(tmp_path: Path) -> None:
     assert before != after and after == str(tif.stat().st_mtime_ns)
 
 
+def test_identity_follows_any_asset_not_only_the_newest(tmp_path: Path) -> None:
+    """Touching an older asset changes the identity even when another asset is newer."""
+    arr = np.arange(1, 65, dtype="uint16").reshape(8, 8)
+    bands = {"B1": (arr, 0, 1.0, 0.0), "B2": (arr, 0, 1.0, 0.0)}
+    path = make_collection(tmp_path / "c", [("a", _utc(2020, 1, 1), bands)],
+                           32631, Affine(10, 0, 500000, 0, -10, 5000000))
+    b1, b2 = tmp_path / "c" / "a" / "B1.tif", tmp_path / "c" / "a" / "B2.tif"
+    os.utime(b2, ns=(b2.stat().st_atime_ns, b1.stat().st_mtime_ns + 10 * 10**9))
+    before = Catalog.load([path]).get("c").items[0].identity
+    os.utime(b1, ns=(b1.stat().st_atime_ns, b1.stat().st_mtime_ns + 10**9))
+    assert Catalog.load([path]).get("c").items[0].identity != before
+
+
 # ----------------------------------------------------------------- made collections
 
 

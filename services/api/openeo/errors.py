@@ -52,6 +52,8 @@ OPENEO_STATUS: dict[str, int] = {
     "FileContentInvalid": 400,
     "RequestTimeout": 408,
     "InfrastructureBusy": 503,
+    "RemoteUnavailable": 503,
+    "AssetUnreadable": 502,
     "JobNotFinished": 400,
     "JobLocked": 400,
     "BadRequest": 400,

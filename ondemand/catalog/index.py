@@ -1,72 +1,76 @@
-"""The spatio-temporal index of a collection's items: dates sorted, footprints tested in WGS84."""
+"""In-memory spatio-temporal index of items: bbox arrays, sorted times, exact footprints."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.warp import transform as warp_transform
 from rasterio.warp import transform_bounds
 
-from .errors import CatalogInvalid
-from .window import Bounds
-
-if TYPE_CHECKING:  # the index holds the catalog's items; only their annotations
-    from .catalog import Item
+from ..errors import CatalogInvalid
+from ..window import Bounds
 
 WGS84 = CRS.from_epsg(4326)
 
 
-def geometry_bbox(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
-    """The bbox of a Polygon/MultiPolygon."""
-    pts = np.concatenate([np.asarray(r, dtype=float)[:, :2] for r in exteriors(geometry)])
-    return (float(pts[:, 0].min()), float(pts[:, 1].min()),
-            float(pts[:, 0].max()), float(pts[:, 1].max()))
+class Footprinted(Protocol):
+    """What the index reads of an item."""
+
+    @property
+    def datetime(self) -> datetime:
+        """Acquisition time (timezone-aware)."""
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """WGS84 bounding box."""
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        """WGS84 GeoJSON footprint."""
 
 
-def exteriors(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
-    """Exterior rings of a Polygon or MultiPolygon."""
-    kind = geometry.get("type")
-    coords = geometry.get("coordinates") or []
-    if kind == "Polygon":
-        return [coords[0]]
-    if kind == "MultiPolygon":
-        return [poly[0] for poly in coords]
-    raise CatalogInvalid(f"unsupported footprint geometry type {kind!r}")
+T = TypeVar("T", bound=Footprinted)
 
 
-class ItemIndex:
-    """Item bboxes as arrays plus sorted timestamps: fast bbox and date filtering."""
+class ItemIndex(Generic[T]):
+    """Item bboxes as arrays plus sorted timestamps: fast bbox and date filtering.
 
-    def __init__(self, items: tuple[Item, ...]) -> None:
-        self.items = items
-        self.times = [i.datetime.timestamp() for i in items]
-        boxes = np.array([i.bbox for i in items], dtype=float).reshape(-1, 4)
+    ``items`` must be sorted by datetime.
+    """
+
+    complete = True
+    """An index holds every item it can return."""
+
+    def __init__(self, items: Sequence[T]) -> None:
+        self.items = tuple(items)
+        self.times = [i.datetime.timestamp() for i in self.items]
+        boxes = np.array([i.bbox for i in self.items], dtype=float).reshape(-1, 4)
         self.west, self.south, self.east, self.north = boxes.T
-        self.rect = [_is_rectangle(i.geometry, i.bbox) for i in items]
+        self.rect = [is_rectangle(i.geometry, i.bbox) for i in self.items]
         self.rings = [
             None if rect else [np.asarray(r, dtype=float)[:, :2] for r in exteriors(i.geometry)]
-            for i, rect in zip(items, self.rect, strict=True)
+            for i, rect in zip(self.items, self.rect, strict=True)
         ]
 
     def search(
         self, bounds: Bounds, crs: CRS, start: datetime | None, end: datetime | None
-    ) -> list[Item]:
-        """See :meth:`Collection.search`."""
-        lo = 0 if start is None else bisect.bisect_left(self.times, _utc(start).timestamp())
+    ) -> list[T]:
+        """Items intersecting ``bounds`` in ``crs`` dated in ``[start, end]`` (inclusive)."""
+        lo = 0 if start is None else bisect.bisect_left(self.times, utc(start).timestamp())
         hi = len(self.items) if end is None else bisect.bisect_right(
-            self.times, _utc(end).timestamp()
+            self.times, utc(end).timestamp()
         )
         if lo >= hi:
             return []
         left, bottom, right, top = (float(v) for v in bounds)
-        query = _query_in_wgs84(crs, (left, bottom, right, top))
+        query = query_in_wgs84(crs, (left, bottom, right, top))
         qwest, qsouth, qeast, qnorth = query.bbox
         sl = slice(lo, hi)
         ok = (self.south[sl] <= qnorth) & (self.north[sl] >= qsouth)
@@ -83,7 +87,7 @@ class ItemIndex:
 
 
 @dataclass(frozen=True)
-class _Query:
+class Query:
     """Query bounds in WGS84: a bbox and (when not crossing the antimeridian) a ring."""
 
     bbox: tuple[float, float, float, float]
@@ -91,12 +95,12 @@ class _Query:
 
 
 @lru_cache(maxsize=4096)
-def _query_in_wgs84(crs: CRS, bounds: tuple[float, float, float, float]) -> _Query:
+def query_in_wgs84(crs: CRS, bounds: tuple[float, float, float, float]) -> Query:
     """Transform query bounds to WGS84 once per (crs, bounds); densified edges."""
     if crs == WGS84 or crs.to_epsg() == 4326:
         w, s, e, n = bounds
         ring = np.array([[w, s], [e, s], [e, n], [w, n], [w, s]], dtype=float)
-        return _Query(bounds, ring)
+        return Query(bounds, ring)
     box = transform_bounds(crs, WGS84, *bounds, densify_pts=21)
     w, s, e, n = bounds
     t = np.linspace(0.0, 1.0, 22)[:-1]
@@ -105,8 +109,8 @@ def _query_in_wgs84(crs: CRS, bounds: tuple[float, float, float, float]) -> _Que
     lon, lat = warp_transform(crs, WGS84, xs.tolist(), ys.tolist())
     ring = np.column_stack([lon + lon[:1], lat + lat[:1]])
     if box[0] > box[2] or not np.all(np.isfinite(ring)):
-        return _Query(box, None)
-    return _Query(box, ring)
+        return Query(box, None)
+    return Query(box, ring)
 
 
 def _lon_overlap(west: np.ndarray, east: np.ndarray, qwest: float, qeast: float) -> np.ndarray:
@@ -127,7 +131,18 @@ def _lon_overlap(west: np.ndarray, east: np.ndarray, qwest: float, qeast: float)
     return result
 
 
-def _is_rectangle(geometry: Mapping[str, Any], bbox: tuple[float, ...]) -> bool:
+def exteriors(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    """Exterior rings of a Polygon or MultiPolygon."""
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates") or []
+    if kind == "Polygon":
+        return [coords[0]]
+    if kind == "MultiPolygon":
+        return [poly[0] for poly in coords]
+    raise CatalogInvalid(f"unsupported footprint geometry type {kind!r}")
+
+
+def is_rectangle(geometry: Mapping[str, Any], bbox: tuple[float, ...]) -> bool:
     """Whether the footprint is exactly its bbox (then the bbox test is exact)."""
     try:
         rings = exteriors(geometry)
@@ -178,6 +193,6 @@ def _points_in_ring(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
     return np.asarray(counts % 2 == 1, dtype=bool)
 
 
-def _utc(when: datetime) -> datetime:
+def utc(when: datetime) -> datetime:
     """Naive datetimes are UTC."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
