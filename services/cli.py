@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ondemand.settings import Settings
+from ondemand.settings import Settings, parse_gdal_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,11 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--catalog",
-        type=Path,
         action="append",
         default=None,
-        help="a static STAC collection.json to serve; repeatable",
+        help="a static STAC collection.json to serve, a local path or an http(s):// URL; "
+        "repeatable",
     )
+    add_remote_arguments(serve)
     serve.add_argument(
         "--demo", action="store_true", help="serve the built-in demo catalog beside --catalog"
     )
@@ -141,11 +142,45 @@ def manage_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_remote_arguments(serve: argparse.ArgumentParser) -> None:
+    """Flags of STAC APIs and remote assets (docs/stac-api.md)."""
+    serve.add_argument("--stac-api", action="append", default=None, metavar="URL",
+                       help="serve the collections of this STAC API; repeatable")
+    serve.add_argument("--stac-collection", action="append", default=None, metavar="ID",
+                       help="serve only this collection of the STAC APIs; repeatable")
+    serve.add_argument("--sign-hrefs", default=None, metavar="MODULE:FUNCTION",
+                       help="function signing remote asset hrefs, e.g. planetary_computer:sign")
+    serve.add_argument("--aws-no-sign-request", action="store_true",
+                       help="read s3:// assets of public buckets without credentials")
+    serve.add_argument("--gdal", action="append", default=None, metavar="KEY=VALUE",
+                       help="a GDAL configuration option for remote reads; repeatable")
+
+
+def remote_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings of the remote-catalog flags (None where not given)."""
+    catalogs = args.catalog or []
+    urls = [c for c in catalogs if is_url(c)]
+    return {
+        "catalogs": tuple(Path(c) for c in catalogs if not is_url(c)) or None,
+        "catalog_urls": tuple(urls) or None,
+        "stac_apis": tuple(args.stac_api) if args.stac_api else None,
+        "stac_collections": tuple(args.stac_collection) if args.stac_collection else None,
+        "sign_hrefs": args.sign_hrefs,
+        "aws_no_sign_request": args.aws_no_sign_request or None,
+        "gdal_config": parse_gdal_config(args.gdal) if args.gdal else None,
+    }
+
+
+def is_url(location: str) -> bool:
+    """Whether a ``--catalog`` value is an HTTP(S) URL."""
+    return location.startswith(("http://", "https://"))
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Environment first, then command-line flags."""
     return Settings.from_env(
         data_dir=args.data_dir,
-        catalogs=tuple(args.catalog) if args.catalog else None,
+        **remote_overrides(args),
         demo=args.demo or None,
         host=args.host,
         port=args.port,
@@ -219,7 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "users":
         return manage_users(args)
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        print(f"ondemand: {exc}", file=sys.stderr)
+        return 2
     problem = exposure_problem(settings)
     if problem:
         print(f"ondemand: {problem}", file=sys.stderr)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pystac
 import requests
 from pystac_client import Client
+from pystac_client.conformance import ConformanceClasses
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 from rasterio.crs import CRS
@@ -89,7 +90,7 @@ class StacApi:
             raise CatalogInvalid(f"STAC API {self.url} has no collection {collection_id!r}")
         raw = stac.to_dict(include_self_link=False, transform_hrefs=False)
         where = f"{self.url}/collections/{collection_id}"
-        sample = self._earliest(collection_id)
+        sample = self._earliest(collection_id, _interval(raw)[0])
         if sample is None:
             raise CatalogInvalid(f"STAC API collection {where} has no items")
         try:
@@ -108,8 +109,7 @@ class StacApi:
         spatial = ((raw.get("extent") or {}).get("spatial") or {}).get("bbox") or [item.bbox]
         box = [float(v) for v in spatial[0]]
         half = len(box) // 2
-        temporal = ((raw.get("extent") or {}).get("temporal") or {}).get("interval") or [[]]
-        start, end = (list(temporal[0]) + [None, None])[:2]
+        start, end = _interval(raw)
         return Collection(
             id=cid,
             title=str(raw.get("title") or cid),
@@ -126,18 +126,22 @@ class StacApi:
             finder=SearchedItems(self, cid),
         )
 
-    def _earliest(self, collection_id: str) -> pystac.Item | None:
-        """The collection's earliest item (any item when the API cannot sort)."""
-        def first(sortby: str | None) -> pystac.Item | None:
+    def _earliest(self, collection_id: str, start: Any) -> pystac.Item | None:
+        """The collection's earliest item: sorted by datetime where the API can sort, else
+        the first item at or before the start of the collection's temporal extent."""
+        def first(**kwargs: Any) -> pystac.Item | None:
             search = self._client.search(collections=[collection_id], limit=1, max_items=1,
-                                         sortby=sortby)
+                                         **kwargs)
             return next(iter(search.items()), None)
 
-        try:
-            return self._call(f"search collection {collection_id!r}",
-                              lambda: first("+properties.datetime"))
-        except RemoteUnavailable:
-            return self._call(f"search collection {collection_id!r}", lambda: first(None))
+        what = f"search collection {collection_id!r}"
+        if self._client.conforms_to(ConformanceClasses.SORT):
+            return self._call(what, lambda: first(sortby="+properties.datetime"))
+        if start:
+            found = self._call(what, lambda: first(datetime=f"../{start}"))
+            if found is not None:
+                return found
+        return self._call(what, lambda: first())
 
     def search(self, collection_id: str, box: SnappedBox, start: datetime | None,
                end: datetime | None) -> ItemIndex[Item]:
@@ -234,6 +238,13 @@ def _collection_crs(summaries: dict[str, Any], fallback: CRS) -> CRS:
     if isinstance(epsgs, list) and len(epsgs) == 1:
         return parse_crs(int(epsgs[0]))
     return fallback
+
+
+def _interval(raw: dict[str, Any]) -> tuple[Any, Any]:
+    """The first temporal interval of a collection JSON (either end may be None)."""
+    temporal = ((raw.get("extent") or {}).get("temporal") or {}).get("interval") or [[]]
+    start, end = (list(temporal[0]) + [None, None])[:2]
+    return start, end
 
 
 def _when(text: Any, default: datetime) -> datetime:
