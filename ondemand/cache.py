@@ -21,6 +21,7 @@ from pathlib import Path
 
 import diskcache
 
+from .catalog import Collection
 from .graph import node_hash
 from .grid import graph_items
 from .layer import Layer
@@ -48,9 +49,19 @@ def _fingerprint(layer: Layer) -> str:
 
 
 def tile_key(layer: Layer, window: Window, fmt: str, style: str) -> str:
-    """The cache key (and ETag) of one encoded tile: a sha256 hex digest."""
-    text = "|".join((_KEY_VERSION, layer_fingerprint(layer), window.key(), fmt, style))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The cache key (and ETag) of one encoded tile: a sha256 hex digest.
+
+    Collections searched per request (STAC APIs) add the identity of the items under the
+    tile, searched now: a remote item that changed since the layer was built gets new keys.
+    """
+    parts = [_KEY_VERSION, layer_fingerprint(layer), window.key(), fmt, style]
+    for load in layer.compiled.loads:
+        collection = load.view.collection
+        assert isinstance(collection, Collection)
+        if not collection.complete:
+            items = collection.search(window.bounds, window.crs, load.view.start, load.view.end)
+            parts.extend(f"{collection.id}/{i.id}@{i.identity}" for i in items)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _checksum(content: bytes) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 from tests.support.postgres import Postgres, running_postgres
 from tests.support.stacapi import (
     RangeServer,
+    broken_collection,
     collection_docs,
     earth_search_shape,
     load_pgstac,
@@ -36,10 +37,22 @@ class Remote:
     python: Path
 
 
+BROKEN_ID = "s2-rgb-broken"
+"""``s2-rgb-mol-2023`` with B04 forbidden, missing and truncated (one date each)."""
+TRUNCATED_SOURCE = "s2-rgb-mol-2023/*20230606*/B04.tif"
+
+
 @pytest.fixture(scope="session")
-def files(shared_data: Path) -> Iterator[RangeServer]:
-    """The shared data folder served over HTTP with Range support and a request log."""
-    with range_server(shared_data) as server:
+def files(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RangeServer]:
+    """Over HTTP with Range support and a request log: the shared data under ``/data``, a
+    truncated COG under ``/broken``; ``/broken/forbidden.tif`` answers 403."""
+    root = tmp_path_factory.mktemp("www")
+    (root / "data").symlink_to(shared_data)
+    (root / "broken").mkdir()
+    source = next(shared_data.glob(TRUNCATED_SOURCE)).read_bytes()
+    (root / "broken" / "truncated.tif").write_bytes(source[: len(source) // 2])
+    with range_server(root) as server:
+        server.rules["/broken/forbidden.tif"] = 403
         yield server
 
 
@@ -53,9 +66,12 @@ def remote(shared_data: Path, files: RangeServer,
         pytest.skip(f"no real STAC API: {problem}")
     python = stac_python()
     assert python is not None
-    docs = [collection_docs(shared_data, name, files.url) for name in SERVED]
-    docs.append(earth_search_shape(*collection_docs(shared_data, "s2-l2a-29rkh", files.url),
+    data_url = f"{files.url}/data"
+    docs = [collection_docs(shared_data, name, data_url) for name in SERVED]
+    docs.append(earth_search_shape(*collection_docs(shared_data, "s2-l2a-29rkh", data_url),
                                    EARTH_SEARCH_ID))
+    docs.append(broken_collection(*collection_docs(shared_data, "s2-rgb-mol-2023", data_url),
+                                  files.url, BROKEN_ID))
     work = tmp_path_factory.mktemp("pgstac")
     with running_postgres() as server:
         load_pgstac(server, python, docs, work)

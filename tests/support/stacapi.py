@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from tests.support.live import free_port
@@ -91,7 +92,7 @@ class RangeServer:
 
 
 def _logging_app(root: Path, log: RequestLog, rules: dict[str, int]) -> Callable[..., Any]:
-    static = StaticFiles(directory=root)
+    static = StaticFiles(directory=root, follow_symlink=True)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -114,7 +115,12 @@ def _logging_app(root: Path, log: RequestLog, rules: dict[str, int]) -> Callable
                 status.append(int(message["status"]))
             await send(message)
 
-        await static(scope, receive, logged_send)
+        try:
+            await static(scope, receive, logged_send)
+        except HTTPException as exc:
+            await logged_send({"type": "http.response.start", "status": exc.status_code,
+                               "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": str(exc.detail).encode()})
         log.add(method, path, byte_range, status[0] if status else 0)
 
     return app
@@ -174,6 +180,22 @@ def collection_docs(data: Path, name: str, base_url: str) -> tuple[dict[str, Any
             asset["href"] = f"{base_url}/{rel.as_posix()}"
         items.append(item)
     return coll, items
+
+
+def broken_collection(coll: dict[str, Any], items: list[dict], base_url: str,
+                      new_id: str) -> tuple[dict[str, Any], list[dict]]:
+    """Three items whose B04 is forbidden (403), missing (404) and a truncated COG, the
+    middle one also without its B03 asset; under ``base_url``/broken/."""
+    coll = {**coll, "id": new_id}
+    out = []
+    for item, name in zip(items, ("forbidden", "missing", "truncated"), strict=True):
+        item = {**item, "id": f"{new_id}-{name}", "collection": new_id,
+                "assets": dict(item["assets"])}
+        item["assets"]["B04"] = {**item["assets"]["B04"], "href": f"{base_url}/broken/{name}.tif"}
+        if name == "missing":
+            del item["assets"]["B03"]
+        out.append(item)
+    return coll, out
 
 
 def earth_search_shape(coll: dict[str, Any], items: list[dict], new_id: str) -> tuple[

@@ -1,0 +1,127 @@
+"""Bad remote input: forbidden, missing and truncated assets, missing bands, a STAC API
+down at start or while serving. Clear messages, 4xx/5xx statuses that say who failed,
+never a hang or a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mercantile
+import pytest
+from rasterio.warp import transform
+from starlette.testclient import TestClient
+
+from ondemand.settings import Settings
+from services import create_app
+from tests.remote.conftest import BROKEN_ID, EARTH_SEARCH_ID, Remote
+from tests.support.live import free_port
+from tests.support.stacapi import RangeServer, stac_api_process
+
+ES_BOX = {"left": 300000, "right": 310000, "bottom": 2700000, "top": 2710000,
+          "srs": "EPSG:32629"}
+
+
+def _graph(cid: str, band: str, start: str, end: str, box: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    node: dict[str, Any] = {"product_id": cid}
+    if box is not None:
+        node = {"process_id": "filter_bbox", "args": {"imagery": node, **box}}
+    node = {"process_id": "filter_daterange", "args": {"imagery": node, "from": start,
+                                                        "to": end}}
+    return {"process_id": "filter_bands", "args": {"imagery": node, "bands": [band]}}
+
+
+def _execute(client: TestClient, graph: dict[str, Any]) -> Any:
+    return client.post("/jobs/execute", json={"process_graph": graph,
+                                              "output": {"format": "GTiff"}})
+
+
+@pytest.fixture(scope="module")
+def client(remote: Remote, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("errors"), stac_apis=(remote.api_url,),
+                        stac_collections=(BROKEN_ID, EARTH_SEARCH_ID))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(("day", "file", "reason"), [
+    pytest.param("2023-06-01", "forbidden.tif", "403", id="forbidden"),
+    pytest.param("2023-06-04", "missing.tif", "404", id="missing"),
+    pytest.param("2023-06-06", "truncated.tif", "", id="truncated"),
+])
+def test_unreadable_asset_is_502_naming_it(client: TestClient, files: RangeServer, day: str,
+                                           file: str, reason: str) -> None:
+    mark = files.log.mark()
+    response = _execute(client, _graph(BROKEN_ID, "B04", day, day))
+    assert response.status_code == 502, response.text
+    body = response.json()
+    assert body["code"] == 10007
+    message = body["message"]
+    assert "'B04'" in message and f"/broken/{file}" in message and reason in message
+    assert "of item 's2-rgb-broken-" in message
+    assert any(path == f"/broken/{file}" for _, path, _, _ in files.log.since(mark))
+
+
+def test_item_without_the_band_is_no_data_for_that_date(client: TestClient) -> None:
+    """The 06-04 item has no B03 asset: that date is all no-data, the others are read."""
+    from rasterio.io import MemoryFile
+
+    response = _execute(client, _graph(BROKEN_ID, "B03", "2023-06-01", "2023-06-06"))
+    assert response.status_code == 200, response.text
+    with MemoryFile(response.content) as memfile, memfile.open() as dataset:
+        data = dataset.read(masked=True)
+        descriptions = dataset.descriptions
+    assert data.shape[0] == 3, descriptions
+    counts = [int(layer.count()) for layer in data]
+    assert counts[1] == 0 and counts[0] > 0 and counts[2] > 0, (counts, descriptions)
+
+
+def test_band_the_collection_lacks_is_400(client: TestClient) -> None:
+    response = _execute(client, _graph(BROKEN_ID, "B08", "2023-06-01", "2023-06-06"))
+    assert response.status_code == 400, response.text
+    assert "has no band 'B08'" in response.json()["message"]
+
+
+def test_api_down_at_start_serves_the_other_catalogs(shared_data: Path, tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(data_dir=tmp_path, stac_apis=(dead,), stac_retries=0,
+                        catalogs=(shared_data / "s2-rgb-mol-2023" / "collection.json",))
+    with TestClient(create_app(settings)) as test_client:
+        listed = test_client.get("/data")
+        assert listed.status_code == 200
+        assert [c["product_id"] for c in listed.json()] == ["s2-rgb-mol-2023"]
+        missing = test_client.get(f"/data/{EARTH_SEARCH_ID}")
+        assert missing.status_code == 404
+        assert f"STAC API {dead} is unavailable" in missing.json()["message"]
+        graph = _graph("s2-rgb-mol-2023", "B04", "2023-06-01", "2023-06-01")
+        assert _execute(test_client, graph).status_code == 200
+
+
+def test_api_down_while_serving_is_503(remote: Remote, tmp_path: Path) -> None:
+    with stac_api_process(remote.python, remote.postgres, tmp_path / "api.log") as api:
+        settings = Settings(data_dir=tmp_path, stac_apis=(api.url,), stac_retries=0,
+                            stac_collections=(EARTH_SEARCH_ID,), stac_cache_entries=0)
+        with TestClient(create_app(settings)) as test_client:
+            graph = _graph(EARTH_SEARCH_ID, "red", "2020-01-01", "2020-12-31", ES_BOX)
+            assert _execute(test_client, graph).status_code == 200
+            job_id = test_client.post("/jobs", json={"process_graph": graph}).json()["job_id"]
+            assert test_client.post(f"/jobs/{job_id}/on_demand").status_code == 204
+            service = test_client.post("/services", json={"job_id": job_id, "type": "wmts"})
+            assert service.status_code == 200, service.text
+            url = str(service.json()["service_url"]).replace("http://testserver", "")
+            lon, lat = transform("EPSG:32629", "EPSG:4326", [305000], [2705000])
+            where = mercantile.tile(lon[0], lat[0], 14)
+            tile = (f"{url}?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={job_id}"
+                    "&STYLE=default&FORMAT=image/png&TILEMATRIXSET=WebMercatorQuad"
+                    f"&TILEMATRIX=14&TILEROW={where.y}&TILECOL={where.x}")
+            before = test_client.get(tile)
+            assert before.status_code == 200, before.text
+            api.stop()
+            response = _execute(test_client, graph)
+            assert response.status_code == 503, response.text
+            assert f"STAC API {api.url} is unavailable" in response.json()["message"]
+            later = test_client.get(tile.replace(f"TILECOL={where.x}", f"TILECOL={where.x - 1}"))
+            assert later.status_code == 503, later.text
+            assert b"NoApplicableCode" in later.content and b"unavailable" in later.content
