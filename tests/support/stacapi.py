@@ -64,6 +64,8 @@ class RequestLog:
     """Every request the range server answered: method, path, Range header, status."""
 
     entries: list[tuple[str, str, str, int]] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    """Paths requested with a query string (signed URLs), with it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, method: str, path: str, byte_range: str, status: int) -> None:
@@ -100,6 +102,9 @@ def _logging_app(root: Path, log: RequestLog, rules: dict[str, int]) -> Callable
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path, method = scope["path"], scope["method"]
+        query = scope.get("query_string", b"").decode()
+        if query:
+            log.queries.append(f"{path}?{query}")
         byte_range = headers.get("range", "")
         forced = rules.get(path)
         if forced is not None:
@@ -302,6 +307,11 @@ def _wait_ready(api: StacApiProcess, seconds: float = 90) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError("stac-fastapi-pgstac did not answer within 90 s")
+
+
+def sign_with_token(href: str) -> str:
+    """A signing hook for the tests: appends a token, as Planetary Computer's SAS does."""
+    return f"{href}?token=signed-by-test"
 
 
 def _run(command: list[str]) -> None:
