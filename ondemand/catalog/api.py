@@ -179,7 +179,8 @@ class StacApi:
         """Run a request to the API; network and API failures are RemoteUnavailable."""
         try:
             return fn()
-        except (APIError, requests.RequestException, OSError) as exc:
+        except (APIError, requests.RequestException, OSError, pystac.STACError,
+                NotImplementedError, ValueError) as exc:  # NotImplemented: no ITEM_SEARCH
             raise RemoteUnavailable(
                 f"STAC API {self.url} is unavailable ({what}): {_reason(exc)}"
             ) from None
