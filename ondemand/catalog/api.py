@@ -10,6 +10,7 @@ the tiles of one map share a few searches.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ class ApiOptions:
     """Retries of a failed request (connection errors, 502/503/504), with back-off."""
     sign: Signer | None = None
 
+
+log = logging.getLogger("ondemand")
 
 SnappedBox = tuple[float, float, float, float]
 T = TypeVar("T")
@@ -169,10 +172,13 @@ class StacApi:
                 f"The search of {where} over {box} finds more than {limit} items; narrow the "
                 "bounding box or the dates"
             )
-        try:
-            items = [build_item(it, where, self.options.sign) for it in found]
-        except (KeyError, TypeError, ValueError, InvalidCRS) as exc:
-            raise CatalogInvalid(f"Invalid item found by {where}: {exc}") from None
+        items = []
+        for it in found:
+            try:
+                items.append(build_item(it, where, self.options.sign))
+            except (CatalogInvalid, KeyError, TypeError, ValueError, InvalidCRS,
+                    RasterioError) as exc:  # one broken item must not break every map
+                log.warning("ondemand: skipping item %r of %s: %s", it.id, where, exc)
         return sorted(items, key=lambda i: (i.datetime, i.id))
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
