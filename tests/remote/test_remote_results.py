@@ -16,7 +16,6 @@ from ondemand.catalog import Catalog, open_catalog
 from ondemand.engine import Engine
 from ondemand.settings import Settings
 from ondemand.userfiles import UserFiles
-from ondemand.zonal import zonal_table
 from tests.remote.conftest import EARTH_SEARCH_ID, Remote
 from tests.support.stacapi import ES_OFFSET, ES_SCALE, RangeServer
 
@@ -146,8 +145,8 @@ def test_zonal_statistics_equal_local(shared_data: Path, local: Engine, remote_e
         "imagery": {"process_id": "filter_bands",
                     "args": {"imagery": {"product_id": LANDSAT}, "bands": ["B4"]}},
         "regions": "/users/me/files/nycd.gpkg", "func": "avg"}}
-    got = zonal_table(remote_engine, remote_engine.compile(graph), files)
-    want = zonal_table(local, local.compile(graph), files)
+    got = remote_engine.evaluate_table(remote_engine.compile(graph), user_files=files)
+    want = local.evaluate_table(local.compile(graph), user_files=files)
     assert got.row_count == want.row_count == 71 * 17
     assert list(got.columns) == list(want.columns)
     values = [(g, w) for g, w in zip(got.columns["B4_mean"], want.columns["B4_mean"],
@@ -164,3 +163,24 @@ def test_http_reads_are_ranged(remote_engine: Engine, files: RangeServer) -> Non
     remote_engine.execute(landsat_ndvi("max_time"), {"format": "GTiff"})
     gets = [e for e in files.log.since(mark) if e[0] == "GET"]
     assert all(byte_range.startswith("bytes=") for _, _, byte_range, _ in gets), gets
+
+
+def path_013_only() -> dict[str, Any]:
+    """B4 of the Landsat scenes of WRS path 013 (a ``properties`` filter), openEO form."""
+    condition = {"c": {"process_id": "eq", "arguments": {
+        "x": {"from_parameter": "value"}, "y": "013"}, "result": True}}
+    return {"load": {"process_id": "load_collection", "arguments": {
+        "id": LANDSAT, "bands": ["B4"], "temporal_extent": ["2018-01-01", "2018-12-31"],
+        "spatial_extent": {"west": 560000, "east": 640000, "south": 4480000, "north": 4540000,
+                           "crs": 32618},
+        "properties": {"landsat:wrs_path": {"process_graph": condition}}}, "result": True}}
+
+
+def test_properties_filter_equals_local(local: Engine, remote_engine: Engine) -> None:
+    """Same output grid on both sides: a filtered static collection snaps to its first
+    remaining item's grid, a searched one keeps its earliest item's."""
+    output = {"format": "GTiff", "resolution": 3000}
+    got = _tiff(remote_engine.execute(path_013_only(), output).content)
+    want = _tiff(local.execute(path_013_only(), output).content)
+    _assert_same(got, want)
+    assert got.shape[0] == 8  # the eight dates of path 013, not the 19 scenes
