@@ -10,9 +10,10 @@ the tiles of one map share a few searches.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -74,6 +75,8 @@ class StacApi:
             options.cache_entries, options.cache_seconds
         )
         self._client: Client = self._call("open", lambda: Client.open(self.url, stac_io=io))
+        self.can_query = self._client.conforms_to(ConformanceClasses.QUERY)
+        """Whether searches take the STAC ``query`` extension (property filters)."""
 
     @property
     def searches(self) -> int:
@@ -147,13 +150,16 @@ class StacApi:
         return self._call(what, lambda: first())
 
     def search(self, collection_id: str, box: SnappedBox, start: datetime | None,
-               end: datetime | None) -> ItemIndex[Item]:
-        """The items of one (collection, snapped bbox, dates), searched or from the cache."""
-        key = (collection_id, box, _iso(start), _iso(end))
-        return self.cache.get(key, lambda: ItemIndex(self._fetch(collection_id, box, start, end)))
+               end: datetime | None, query: Mapping[str, Any] | None = None
+               ) -> ItemIndex[Item]:
+        """The items of one (collection, snapped bbox, dates, query), searched or cached."""
+        key = (collection_id, box, _iso(start), _iso(end), json.dumps(query, sort_keys=True))
+        return self.cache.get(
+            key, lambda: ItemIndex(self._fetch(collection_id, box, start, end, query))
+        )
 
     def _fetch(self, collection_id: str, box: SnappedBox, start: datetime | None,
-               end: datetime | None) -> list[Item]:
+               end: datetime | None, query: Mapping[str, Any] | None = None) -> list[Item]:
         """Run one paged search; more than ``max_items`` results is PixelLimitExceeded."""
         limit = self.options.max_items
         where = f"{self.url} collection {collection_id!r}"
@@ -163,6 +169,7 @@ class StacApi:
                 collections=[collection_id], bbox=box,
                 datetime=None if start is None and end is None else f"{_iso(start)}/{_iso(end)}",
                 limit=self.options.page_size, max_items=limit + 1,
+                query=dict(query) if query else None,
             )
             return list(search.items())
 
@@ -197,9 +204,17 @@ class SearchedItems:
 
     complete = False
 
-    def __init__(self, api: StacApi, collection_id: str) -> None:
+    def __init__(self, api: StacApi, collection_id: str,
+                 query: Mapping[str, Any] | None = None) -> None:
         self.api = api
         self.collection_id = collection_id
+        self.query = dict(query or {})
+
+    def narrowed(self, query: Mapping[str, Any]) -> SearchedItems:
+        """This source with ``query`` sent along (where the API has the query extension)."""
+        if not self.api.can_query:
+            return self
+        return SearchedItems(self.api, self.collection_id, {**self.query, **query})
 
     def search(
         self, bounds: Bounds, crs: CRS, start: datetime | None, end: datetime | None
@@ -207,7 +222,8 @@ class SearchedItems:
         """Items under ``bounds`` in ``[start, end]``: the snapped search, filtered exactly."""
         left, bottom, right, top = (float(v) for v in bounds)
         box = snap_bbox(query_in_wgs84(crs, (left, bottom, right, top)).bbox)
-        return self.api.search(self.collection_id, box, start, end).search(bounds, crs, start, end)
+        found = self.api.search(self.collection_id, box, start, end, self.query)
+        return found.search(bounds, crs, start, end)
 
 
 SNAP_FACTOR = 8

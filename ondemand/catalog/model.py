@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from affine import Affine
 from rasterio.crs import CRS
@@ -120,16 +120,23 @@ class Collection:
         assert self.finder is not None
         return self.finder.complete
 
-    def where(self, keep: Callable[[Item], bool]) -> Collection:
+    def where(
+        self, keep: Callable[[Item], bool], query: Mapping[str, Any] | None = None
+    ) -> Collection:
         """This collection holding only the items ``keep`` accepts (a property filter).
 
         A static collection keeps the accepted items (none: :class:`CatalogInvalid`); a
-        searched one filters each search's results.
+        searched one filters each search's results, and a source that can narrow its
+        searches by the STAC ``query`` extension (``{"eo:cloud_cover": {"lte": 20}}``, the
+        same conditions as far as they translate) sends it along.
         """
         if self.complete:
             return replace(self, items=tuple(i for i in self.items if keep(i)))
         assert self.finder is not None
-        return replace(self, finder=FilteredItems(self.finder, keep))
+        source = self.finder
+        if query and isinstance(source, Queryable):
+            source = source.narrowed(query)
+        return replace(self, finder=FilteredItems(source, keep))
 
     def band(self, ref: str | int) -> Band:
         """Resolve a band by name, band id, common name or an int meaning the band id.
@@ -211,6 +218,14 @@ class Collection:
                      "to": self.interval[1].date().isoformat()},
             "bands": bands,
         }
+
+
+@runtime_checkable
+class Queryable(Protocol):
+    """An item source that can narrow its searches by a STAC ``query``."""
+
+    def narrowed(self, query: Mapping[str, Any]) -> ItemSource:
+        """The same source with ``query`` added to every search."""
 
 
 class FilteredItems:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..catalog import Collection, Item
 from ..errors import ArgumentInvalid, CatalogInvalid, NoData
+from ..graph import ParamRef
 from .context import CollectionView
 from .registry import Parameter
 from .types import PROCESS_GRAPH, Check, ValueType
@@ -51,13 +52,49 @@ def _passes(item: Item, conditions: Mapping[str, Callable[..., Any]]) -> bool:
     return True
 
 
+_QUERY_OPS = {"eq": "eq", "neq": "neq", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte"}
+_DEFAULTS: dict[str, Any] = {"delta": None, "case_sensitive": True}
+_MIRRORED = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "neq": "neq"}
+
+
+def stac_query(conditions: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The conditions a STAC API can apply itself, in its ``query`` extension's form.
+
+    Only one-node comparisons of ``value`` with a number or string translate (``lte`` of
+    ``eo:cloud_cover`` and 20 -> ``{"eo:cloud_cover": {"lte": 20}}``); the server still
+    applies every condition to what the API returns.
+    """
+    query: dict[str, dict[str, Any]] = {}
+    for name, condition in conditions.items():
+        graph = getattr(condition, "graph", None)
+        if graph is None or len(graph.nodes) != 1 or name == "datetime":
+            continue
+        node = graph.nodes[graph.result]
+        op = _QUERY_OPS.get(node.process_id)
+        x, y = node.arguments.get("x"), node.arguments.get("y")
+        extra = {k: v for k, v in node.arguments.items() if k not in ("x", "y")}
+        if op is None or any(_DEFAULTS.get(k, object()) != v for k, v in extra.items()):
+            continue  # e.g. eq with a delta or case-insensitive: the server applies it
+        if isinstance(x, ParamRef) and x.name == "value" and _literal(y):
+            query.setdefault(name, {})[op] = y
+        elif isinstance(y, ParamRef) and y.name == "value" and _literal(x):
+            query.setdefault(name, {})[_MIRRORED[op]] = x
+    return query
+
+
+def _literal(value: Any) -> bool:
+    """A number or string (not a bool, not a reference)."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
 def filter_items(view: CollectionView, conditions: Mapping[str, Any]) -> CollectionView:
     """The view on a copy of its collection holding only the items that pass."""
     collection = view.collection
     if not isinstance(collection, Collection):
         raise ArgumentInvalid("load_collection: properties need a catalog collection")
     try:
-        narrowed = collection.where(lambda item: _passes(item, conditions))
+        narrowed = collection.where(lambda item: _passes(item, conditions),
+                                    stac_query(conditions))
     except CatalogInvalid:
         raise NoData(
             f"No item of collection {collection.id!r} passes the properties filter on "

@@ -10,9 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog, open_catalog
+from ondemand.catalog.api import SearchedItems
+from ondemand.catalog.model import FilteredItems
 from ondemand.engine import Engine
 from ondemand.settings import Settings
 from ondemand.userfiles import UserFiles
@@ -184,3 +187,16 @@ def test_properties_filter_equals_local(local: Engine, remote_engine: Engine) ->
     want = _tiff(local.execute(path_013_only(), output).content)
     _assert_same(got, want)
     assert got.shape[0] == 8  # the eight dates of path 013, not the 19 scenes
+
+
+def test_properties_filter_is_sent_to_the_api(remote_engine: Engine) -> None:
+    """A one-node comparison becomes the STAC ``query`` of each search: the API itself
+    returns only path 013 (no server-side filter at this level)."""
+    compiled = remote_engine.compile(path_013_only())
+    finder = compiled.loads[0].view.collection.finder
+    assert isinstance(finder, FilteredItems) and isinstance(finder.source, SearchedItems)
+    assert finder.source.query == {"landsat:wrs_path": {"eq": "013"}}
+    collection = remote_engine.catalog.get(LANDSAT)
+    found = finder.source.search(collection.bbox, CRS.from_epsg(4326), None, None)
+    assert len(found) == 8
+    assert {i.properties["landsat:wrs_path"] for i in found} == {"013"}
