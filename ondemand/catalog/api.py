@@ -30,10 +30,11 @@ from urllib3.util.retry import Retry
 
 from ..errors import CatalogInvalid, InvalidCRS, PixelLimitExceeded, RemoteUnavailable
 from ..window import Bounds, parse_crs
-from .index import ItemIndex, query_in_wgs84
+from .build import Signer, build_bands, build_item
+from .item_index import ItemIndex, query_in_wgs84
 from .model import Collection, Item
 from .searchcache import SearchCache
-from .stac import Signer, build_bands, build_item, collection_band_meta, public_stac
+from .stac_fields import collection_band_meta, public_stac
 from .static import providers_text
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from ..errors import CatalogInvalid, CollectionNotFound, OnDemandError
 from ..settings import Settings
 from .api import ApiOptions, StacApi
+from .build import Signer
 from .model import Collection
-from .stac import Signer
 from .static import load_collection
 
 log = logging.getLogger("ondemand")

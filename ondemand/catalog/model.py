@@ -7,7 +7,6 @@ window: an in-memory index for a static catalog, a search for a STAC API.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,7 +17,8 @@ from rasterio.crs import CRS
 
 from ..errors import BandNotFound, CatalogInvalid
 from ..window import Bounds
-from .index import ItemIndex
+from .item_index import ItemIndex
+from .stac_fields import json_nodata, json_number
 
 
 @dataclass(frozen=True)
@@ -199,11 +199,11 @@ class Collection:
             entry: dict[str, Any] = {
                 "band_id": b.band_id,
                 "name": b.common_name,
-                "wavelength_nm": number(b.wavelength_nm),
-                "res_m": number(b.res_m),
+                "wavelength_nm": json_number(b.wavelength_nm),
+                "res_m": json_number(b.res_m),
                 "type": b.dtype,
-                "scale": number(b.scale),
-                "offset": number(b.offset),
+                "scale": json_number(b.scale),
+                "offset": json_number(b.offset),
                 "unit": b.unit,
                 "nodata": None if b.nodata is None else [json_nodata(b.nodata)],
             }
@@ -242,22 +242,6 @@ class FilteredItems:
     ) -> list[Item]:
         """The source's items that pass."""
         return [i for i in self.source.search(bounds, crs, start, end) if self.keep(i)]
-
-
-def json_nodata(value: float) -> float | str:
-    """Nodata for JSON: NaN and infinities as the STAC strings ``nan``/``inf``/``-inf``."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return number(value)  # type: ignore[return-value]
-
-
-def number(value: float | None) -> float | int | None:
-    """Integral floats as ints, so JSON shows ``60`` rather than ``60.0``."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
 
 
 def band_number(name: str) -> int | None:

@@ -18,15 +18,9 @@ from pystac.stac_io import DefaultStacIO
 from rasterio.errors import RasterioError
 
 from ..errors import CatalogInvalid, InvalidCRS
+from .build import Signer, build_bands, build_item, first_assets_of
 from .model import Collection
-from .stac import (
-    Signer,
-    build_bands,
-    build_item,
-    collection_band_meta,
-    first_assets_of,
-    public_stac,
-)
+from .stac_fields import collection_band_meta, public_stac
 
 HTTP_TIMEOUT_SECONDS = 30.0
 """How long one request for a catalog file over HTTP may take."""
