@@ -22,7 +22,8 @@ STAC_VERSION = "1.0.0"
 DATACUBE_EXTENSION = "https://stac-extensions.github.io/datacube/v2.2.0/schema.json"
 EO_EXTENSION = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
 MAX_TIME_VALUES = 1000
-"""Up to this many acquisition dates are listed as the ``t`` dimension's values."""
+"""Up to this many acquisition dates are listed as the ``t`` dimension's values (only for
+collections whose items are all known: a STAC API's are searched, never listed)."""
 
 
 def _iso(collection: Collection, index: int) -> str:
@@ -42,9 +43,9 @@ def cube_dimensions(collection: Collection) -> dict[str, Any]:
         "EPSG:4326", collection.crs, *collection.bbox, densify_pts=21
     )
     ref = _crs_ref(collection)
-    dates = sorted({i.datetime for i in collection.items})
     t: dict[str, Any] = {"type": "temporal", "extent": [_iso(collection, 0), _iso(collection, 1)]}
-    if len(dates) <= MAX_TIME_VALUES:
+    dates = sorted({i.datetime for i in collection.items}) if collection.complete else []
+    if dates and len(dates) <= MAX_TIME_VALUES:
         t["values"] = [d.isoformat().replace("+00:00", "Z") for d in dates]
     step = collection.resolution
     return {
