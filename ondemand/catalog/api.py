@@ -78,6 +78,8 @@ class StacApi:
         self._client: Client = self._call("open", lambda: Client.open(self.url, stac_io=io))
         self.can_query = self._client.conforms_to(ConformanceClasses.QUERY)
         """Whether searches take the STAC ``query`` extension (property filters)."""
+        self.can_filter = self._client.conforms_to(ConformanceClasses.FILTER)
+        """Whether searches take a CQL2 ``filter`` (used when ``query`` is not offered)."""
 
     @property
     def searches(self) -> int:
@@ -169,8 +171,7 @@ class StacApi:
             search = self._client.search(
                 collections=[collection_id], bbox=box,
                 datetime=None if start is None and end is None else f"{_iso(start)}/{_iso(end)}",
-                limit=self.options.page_size, max_items=limit + 1,
-                query=dict(query) if query else None,
+                limit=self.options.page_size, max_items=limit + 1, **self._narrowing(query),
             )
             return list(search.items())
 
@@ -188,6 +189,17 @@ class StacApi:
                     RasterioError) as exc:  # one broken item must not break every map
                 log.warning("ondemand: skipping item %r of %s: %s", it.id, where, exc)
         return sorted(items, key=lambda i: (i.datetime, i.id))
+
+    def _narrowing(self, query: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Search arguments for property conditions: the ``query`` extension, else a CQL2
+        ``filter``, else none (the server filters what comes back)."""
+        if not query:
+            return {}
+        if self.can_query:
+            return {"query": dict(query)}
+        if self.can_filter:
+            return {"filter": cql2_filter(query), "filter_lang": "cql2-json"}
+        return {}
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run a request to the API; network and API failures are RemoteUnavailable."""
@@ -212,8 +224,8 @@ class SearchedItems:
         self.query = dict(query or {})
 
     def narrowed(self, query: Mapping[str, Any]) -> SearchedItems:
-        """This source with ``query`` sent along (where the API has the query extension)."""
-        if not self.api.can_query:
+        """This source with ``query`` sent along (where the API can filter by properties)."""
+        if not (self.api.can_query or self.api.can_filter):
             return self
         return SearchedItems(self.api, self.collection_id, {**self.query, **query})
 
@@ -251,6 +263,19 @@ def snap_bbox(bbox: tuple[float, float, float, float]) -> SnappedBox:
         min(90.0, math.ceil(north / cell) * cell),
     )
     return snapped
+
+
+CQL2_OPERATORS = {"eq": "=", "neq": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+"""The ``query`` extension's comparisons as CQL2 operators."""
+
+
+def cql2_filter(query: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A ``query`` (``{"eo:cloud_cover": {"lte": 20}}``) as CQL2-JSON: all conditions hold."""
+    conditions = [
+        {"op": CQL2_OPERATORS[op], "args": [{"property": name}, value]}
+        for name, tests in query.items() for op, value in tests.items()
+    ]
+    return conditions[0] if len(conditions) == 1 else {"op": "and", "args": conditions}
 
 
 def _collection_crs(summaries: dict[str, Any], fallback: CRS) -> CRS:

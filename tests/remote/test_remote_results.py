@@ -14,7 +14,7 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog, open_catalog
-from ondemand.catalog.api import SearchedItems
+from ondemand.catalog.api import ApiOptions, SearchedItems, StacApi
 from ondemand.catalog.model import FilteredItems
 from ondemand.engine import Engine
 from ondemand.settings import Settings
@@ -200,3 +200,21 @@ def test_properties_filter_is_sent_to_the_api(remote_engine: Engine) -> None:
     found = finder.source.search(collection.bbox, CRS.from_epsg(4326), None, None)
     assert len(found) == 8
     assert {i.properties["landsat:wrs_path"] for i in found} == {"013"}
+
+
+@pytest.mark.parametrize("how", ["query", "cql2-json"])
+@pytest.mark.parametrize(("query", "scenes"), [
+    ({"landsat:wrs_path": {"eq": "013"}}, "013032"),
+    ({"landsat:wrs_path": {"eq": "014"}, "landsat:wrs_row": {"neq": "031"}}, "014032"),
+])
+def test_api_applies_property_conditions(remote: Remote, shared_data: Path, how: str,
+                                         query: dict[str, Any], scenes: str) -> None:
+    """The API itself narrows each search, by the ``query`` extension or (an API without
+    it) a CQL2 ``filter``: the items that come back are those of the named scenes."""
+    api = StacApi(remote.api_url, ApiOptions())
+    assert api.can_query and api.can_filter  # stac-fastapi-pgstac offers both
+    api.can_query = how == "query"
+    source = SearchedItems(api, LANDSAT).narrowed(query)
+    found = source.search((-80.0, 35.0, -70.0, 45.0), CRS.from_epsg(4326), None, None)
+    want = sorted(p.parent.name for p in (shared_data / LANDSAT).glob(f"*_{scenes}_*/*.json"))
+    assert sorted(i.id for i in found) == want and len(want) >= 6
