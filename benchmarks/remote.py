@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import mercantile
+import morecantile
 from rasterio.warp import transform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,11 +52,11 @@ def ndvi_graph() -> dict[str, object]:
                                             "red": "B04", "nir": "B08"}}
 
 
-def tiles() -> list[mercantile.Tile]:
+def tiles() -> list[morecantile.Tile]:
     """A 10 x 10 block of zoom-12 tiles inside the scene."""
     lon, lat = transform("EPSG:32629", "EPSG:4326", [215000], [2785000])
-    corner = mercantile.tile(lon[0], lat[0], ZOOM)
-    return [mercantile.Tile(corner.x + dx, corner.y + dy, ZOOM)
+    corner = morecantile.tms.get("WebMercatorQuad").tile(lon[0], lat[0], ZOOM)
+    return [morecantile.Tile(corner.x + dx, corner.y + dy, ZOOM)
             for dy in range(SIDE) for dx in range(SIDE)]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-import mercantile
+import morecantile
 import pytest
 
 from ondemand.catalog.api import snap_bbox
@@ -77,14 +77,15 @@ def test_concurrent_callers_share_one_computation() -> None:
 
 @pytest.mark.parametrize("zoom", [6, 10, 14])
 def test_a_map_of_100_tiles_needs_at_most_9_searches(zoom: int) -> None:
-    corner = mercantile.tile(11.3, 46.5, zoom)
+    tms = morecantile.tms.get("WebMercatorQuad")
+    corner = tms.tile(11.3, 46.5, zoom)
     cells = set()
     for dx in range(10):
         for dy in range(10):
-            b = mercantile.bounds(corner.x + dx, corner.y + dy, zoom)
-            snapped = snap_bbox((b.west, b.south, b.east, b.north))
-            assert snapped[0] <= b.west and snapped[2] >= b.east
-            assert snapped[1] <= b.south and snapped[3] >= b.north
+            b = tms.bounds(morecantile.Tile(corner.x + dx, corner.y + dy, zoom))
+            snapped = snap_bbox((b.left, b.bottom, b.right, b.top))
+            assert snapped[0] <= b.left and snapped[2] >= b.right
+            assert snapped[1] <= b.bottom and snapped[3] >= b.top
             cells.add(snapped)
     assert len(cells) <= 9
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mercantile
+import morecantile
 import pytest
 from rasterio.warp import transform
 from starlette.testclient import TestClient
@@ -112,7 +112,7 @@ def test_api_down_while_serving_is_503(remote: Remote, tmp_path: Path) -> None:
             assert service.status_code == 200, service.text
             url = str(service.json()["service_url"]).replace("http://testserver", "")
             lon, lat = transform("EPSG:32629", "EPSG:4326", [305000], [2705000])
-            where = mercantile.tile(lon[0], lat[0], 14)
+            where = morecantile.tms.get("WebMercatorQuad").tile(lon[0], lat[0], 14)
             tile = (f"{url}?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={job_id}"
                     "&STYLE=default&FORMAT=image/png&TILEMATRIXSET=WebMercatorQuad"
                     f"&TILEMATRIX=14&TILEROW={where.y}&TILECOL={where.x}")

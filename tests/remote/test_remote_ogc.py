@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mercantile
+import morecantile
 import numpy as np
 import pytest
 import rasterio
@@ -23,6 +23,7 @@ from tests.remote.conftest import EARTH_SEARCH_ID, Remote
 from tests.support.stacapi import RangeServer
 
 LOCAL_ID = "s2-l2a-29rkh"
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 BOX = {"left": 250000, "right": 310000, "bottom": 2690000, "top": 2730000, "srs": "EPSG:32629"}
 
 
@@ -69,7 +70,7 @@ def test_wmts_tile_equals_local(clients: dict[str, TestClient]) -> None:
             "bands": ["B04"]}}
         job_id, url = _publish(clients[side], graph, "wmts")
         lon, lat = transform("EPSG:32629", "EPSG:4326", [290000], [2710000])
-        tile = mercantile.tile(lon[0], lat[0], 10)
+        tile = WEB_MERCATOR.tile(lon[0], lat[0], 10)
         response = clients[side].get(url + _tile_query(job_id, 10, tile.x, tile.y))
         assert response.status_code == 200, response.text
         tiles[side] = _tiff(response.content)
@@ -129,19 +130,19 @@ def test_tile_costs_one_ranged_get_per_band_and_block(
     graph = {"process_id": "NDVI", "args": {"imagery": imagery, "red": "B04", "nir": "B08"}}
     job_id, url = _publish(client, graph, "wmts")
     lon, lat = transform("EPSG:32629", "EPSG:4326", [205000], [2780000])
-    first = mercantile.tile(lon[0], lat[0], 12)
+    first = WEB_MERCATOR.tile(lon[0], lat[0], 12)
     warm = client.get(url + _tile_query(job_id, 12, first.x, first.y))
     assert warm.status_code == 200, warm.text
     sizes = {p.name: p.stat().st_size for p in (shared_data / LOCAL_ID).rglob("*.tif")}
     for dx in (6, 11):
-        tile = mercantile.Tile(first.x + dx, first.y, 12)
+        tile = morecantile.Tile(first.x + dx, first.y, 12)
         mark = files.log.mark()
         response = client.get(url + _tile_query(job_id, 12, tile.x, tile.y))
         assert response.status_code == 200, response.text
         requests = files.log.since(mark)
         assert requests, "the tile read nothing over HTTP"
         assert all(method == "GET" for method, *_ in requests), requests
-        merc = mercantile.xy_bounds(tile)
+        merc = WEB_MERCATOR.xy_bounds(tile)
         bounds = (merc.left, merc.bottom, merc.right, merc.top)
         budget = sum(_blocks_touched(next((shared_data / LOCAL_ID).rglob(f"{b}.tif")), bounds)
                      for b in ("B04", "B08"))
