@@ -218,12 +218,22 @@ NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
 """Numeric settings and their types, read from ``ONDEMAND_<NAME>``."""
 
 
+AWS_SECRETS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+"""AWS credentials: read from the environment (or ``AWS_PROFILE``), never GDAL options."""
+
+
 def parse_gdal_config(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """``KEY=VALUE`` strings as pairs; a pair without ``=`` is a ValueError."""
+    """``KEY=VALUE`` strings as pairs; a pair without ``=`` or an AWS credential (which
+    rasterio takes only from the environment) is a ValueError."""
     out = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"GDAL option {pair!r} is not KEY=VALUE")
+        if key.strip().upper() in AWS_SECRETS:
+            raise ValueError(
+                f"{key.strip()} is not a GDAL option here: set AWS credentials in the "
+                "server's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or AWS_PROFILE"
+            )
         out.append((key.strip(), value))
     return tuple(out)

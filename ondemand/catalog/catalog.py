@@ -7,7 +7,10 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import rasterio
+
 from ..errors import CatalogInvalid, CollectionNotFound, OnDemandError
+from ..gdalenv import gdal_options
 from ..settings import Settings
 from .api import ApiOptions, StacApi
 from .build import Signer
@@ -78,7 +81,15 @@ def open_catalog(paths: Iterable[Path], settings: Settings) -> Catalog:
 
     Local catalogs must load (a broken one stops the server). A remote source that cannot
     be reached is logged and recorded in :attr:`Catalog.problems`; the others are served.
+    Band facts STAC leaves out are read from the files with the GDAL options of remote
+    reads (``ondemand.gdalenv``: S3 endpoint and credentials, time-outs).
     """
+    with rasterio.Env(**gdal_options(settings)):
+        return _open(paths, settings)
+
+
+def _open(paths: Iterable[Path], settings: Settings) -> Catalog:
+    """See :func:`open_catalog`."""
     sign = load_signer(settings.sign_hrefs)
     collections = [load_collection(p) for p in paths]
     problems: list[str] = []

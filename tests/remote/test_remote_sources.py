@@ -110,6 +110,11 @@ def test_cli_flags_become_settings_and_survive_the_environment() -> None:
     assert options["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
 
 
-def test_bad_gdal_flag_stops_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--gdal", "NOEQUALS"]) == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+@pytest.mark.parametrize(("flag", "says"), [
+    ("NOEQUALS", "KEY=VALUE"),
+    ("AWS_SECRET_ACCESS_KEY=abc", "environment"),
+])
+def test_bad_gdal_flag_stops_with_a_message(capsys: pytest.CaptureFixture[str], flag: str,
+                                            says: str) -> None:
+    assert main(["serve", "--gdal", flag]) == 2
+    assert says in capsys.readouterr().err
