@@ -188,13 +188,14 @@ def error_headers(exc: errors.OnDemandError) -> dict[str, str]:
     """Headers an error needs in any dialect: an auth challenge, a retry delay."""
     if isinstance(exc, errors.AuthenticationRequired):
         return {"WWW-Authenticate": 'Basic realm="ondemand", charset="UTF-8"'}
-    if isinstance(exc, errors.ServerBusy):
+    if isinstance(exc, errors.ServerBusy | errors.RemoteUnavailable):
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return {}
 
 
 RETRY_AFTER_SECONDS = 2
-"""What a busy server asks clients to wait before retrying."""
+"""What a busy server (or one whose STAC API is down) asks clients to wait before
+retrying."""
 
 
 def error_response(code: int | str, message: str, status: int) -> JSONResponse:

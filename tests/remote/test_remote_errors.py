@@ -13,12 +13,15 @@ import pytest
 from rasterio.warp import transform
 from starlette.testclient import TestClient
 
+from ondemand.accounts import AccountFile
 from ondemand.settings import Settings
 from services import create_app
 from tests.remote.conftest import BROKEN_ID, EARTH_SEARCH_ID, Remote
 from tests.support.live import free_port
+from tests.support.openeo_spec import validate_httpx
 from tests.support.stacapi import RangeServer, stac_api_process
 
+USER = ("carol", "carol-password")
 ES_BOX = {"left": 300000, "right": 310000, "bottom": 2700000, "top": 2710000,
           "srs": "EPSG:32629"}
 
@@ -100,10 +103,13 @@ def test_api_down_at_start_serves_the_other_catalogs(shared_data: Path, tmp_path
 
 
 def test_api_down_while_serving_is_503(remote: Remote, tmp_path: Path) -> None:
+    AccountFile(tmp_path / "users.json").add(*USER)
     with stac_api_process(remote.python, remote.postgres, tmp_path / "api.log") as api:
         settings = Settings(data_dir=tmp_path, stac_apis=(api.url,), stac_retries=0,
-                            stac_collections=(EARTH_SEARCH_ID,), stac_cache_entries=0)
+                            stac_collections=(EARTH_SEARCH_ID,), stac_cache_entries=0,
+                            users_file=tmp_path / "users.json")
         with TestClient(create_app(settings)) as test_client:
+            test_client.auth = USER
             graph = _graph(EARTH_SEARCH_ID, "red", "2020-01-01", "2020-12-31", ES_BOX)
             assert _execute(test_client, graph).status_code == 200
             job_id = test_client.post("/jobs", json={"process_graph": graph}).json()["job_id"]
@@ -122,6 +128,27 @@ def test_api_down_while_serving_is_503(remote: Remote, tmp_path: Path) -> None:
             response = _execute(test_client, graph)
             assert response.status_code == 503, response.text
             assert f"STAC API {api.url} is unavailable" in response.json()["message"]
+            assert response.headers["retry-after"] == "2"
             later = test_client.get(tile.replace(f"TILECOL={where.x}", f"TILECOL={where.x - 1}"))
             assert later.status_code == 503, later.text
             assert b"NoApplicableCode" in later.content and b"unavailable" in later.content
+            assert later.headers["retry-after"] == "2"
+            openeo = _openeo_result(test_client, ES_BOX)
+            assert openeo.status_code == 503, openeo.text
+            assert openeo.json()["code"] == "RemoteUnavailable"
+            assert f"STAC API {api.url} is unavailable" in openeo.json()["message"]
+
+
+def _openeo_result(client: TestClient, box: dict[str, Any]) -> Any:
+    """``POST /openeo/1.2/result`` of the Earth Search red band in ``box``, as the user."""
+    login = validate_httpx(client.get("/openeo/1.2/credentials/basic", auth=USER))
+    token = login.json()["access_token"]
+    extent = {"west": box["left"], "east": box["right"], "south": box["bottom"],
+              "north": box["top"], "crs": 32629}
+    graph = {"load": {"process_id": "load_collection", "arguments": {
+        "id": EARTH_SEARCH_ID, "spatial_extent": extent, "bands": ["red"]}},
+        "save": {"process_id": "save_result", "arguments": {
+            "data": {"from_node": "load"}, "format": "GTiff"}, "result": True}}
+    return validate_httpx(client.post(
+        "/openeo/1.2/result", json={"process": {"process_graph": graph}},
+        headers={"Authorization": f"Bearer basic//{token}"}, auth=None))
