@@ -238,17 +238,24 @@ def earth_search_shape(coll: dict[str, Any], items: list[dict], new_id: str) -> 
 
 
 def load_pgstac(server: Postgres, python: Path, docs: list[tuple[dict, list[dict]]],
-                work: Path) -> str:
+                work: Path, database: str = "stac") -> str:
     """A new database with pgSTAC migrated and ``docs`` loaded; its DSN."""
-    dsn = server.create_database("stac")
+    dsn = server.create_database(database)
     pypgstac = str(python.parent / "pypgstac")
     _run([pypgstac, "migrate", "--dsn", dsn])
-    colls, items = work / "collections.ndjson", work / "items.ndjson"
+    colls = work / "collections.ndjson"
     colls.write_text("".join(json.dumps(c) + "\n" for c, _ in docs))
-    items.write_text("".join(json.dumps(i) + "\n" for _, its in docs for i in its))
     _run([pypgstac, "load", "collections", str(colls), "--dsn", dsn, "--method", "upsert"])
-    _run([pypgstac, "load", "items", str(items), "--dsn", dsn, "--method", "upsert"])
+    upsert_items(python, dsn, [i for _, its in docs for i in its], work)
     return dsn
+
+
+def upsert_items(python: Path, dsn: str, items: list[dict], work: Path) -> None:
+    """Insert or replace ``items`` in pgSTAC (``pypgstac load items --method upsert``)."""
+    path = work / "items.ndjson"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items))
+    _run([str(python.parent / "pypgstac"), "load", "items", str(path), "--dsn", dsn,
+          "--method", "upsert"])
 
 
 @dataclass
