@@ -4,7 +4,12 @@ never a hang or a 500."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +157,60 @@ def _openeo_result(client: TestClient, box: dict[str, Any]) -> Any:
     return validate_httpx(client.post(
         "/openeo/1.2/result", json={"process": {"process_graph": graph}},
         headers={"Authorization": f"Bearer basic//{token}"}, auth=None))
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A loopback server that accepts connections and never answers; yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_silent_asset_server_times_out_naming_the_asset(shared_data: Path,
+                                                        tmp_path: Path) -> None:
+    """An asset host that never answers: the read gives up after ``http_timeout`` (no
+    retries here) with the asset's name, instead of holding the request forever."""
+    with silent_server() as url:
+        shutil.copytree(shared_data / "s2-rgb-mol-2023", tmp_path / "coll",
+                        ignore=shutil.ignore_patterns("*.tif"))
+        for path in (tmp_path / "coll").glob("*/*.json"):
+            item = json.loads(path.read_text())
+            for band, asset in item["assets"].items():
+                asset["href"] = f"{url}/{item['id']}/{band}.tif"
+            path.write_text(json.dumps(item))
+        settings = Settings(data_dir=tmp_path / "data", http_timeout=1, http_retries=0,
+                            catalogs=(tmp_path / "coll" / "collection.json",))
+        answers: list[Any] = []
+
+        def run() -> None:
+            with TestClient(create_app(settings)) as test_client:
+                graph = _graph("s2-rgb-mol-2023", "B04", "2023-06-01", "2023-06-01")
+                answers.append(_execute(test_client, graph))
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "the request hung on a silent asset server"
+    (response,) = answers
+    assert response.status_code == 502, response.text
+    message = response.json()["message"]
+    assert "'B04'" in message and "S2_RGB_20230601/B04.tif" in message
+    assert "timed out" in message.lower() or "timeout" in message.lower(), message
