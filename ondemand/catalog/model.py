@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from affine import Affine
@@ -214,10 +214,16 @@ class Collection:
             "source": self.source,
             "extent": {"srs": "EPSG:4326", "left": left, "right": right,
                        "bottom": bottom, "top": top},
-            "time": {"from": self.interval[0].date().isoformat(),
-                     "to": self.interval[1].date().isoformat()},
+            "time": {"from": _utc_stamp(self.interval[0]), "to": _utc_stamp(self.interval[1])},
             "bands": bands,
         }
+
+
+def _utc_stamp(moment: datetime) -> str:
+    """An RFC 3339 date-time in UTC (the draft's ``time.from``/``to``); naive means UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @runtime_checkable
