@@ -10,6 +10,7 @@ are read concurrently: GDAL releases the GIL.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -151,7 +152,7 @@ class RasterReader:
             except (RasterioError, CPLE_BaseError) as exc:
                 raise AssetUnreadable(
                     f"Cannot read asset {band.name!r} of item {item.id!r} ({_public(asset.href)}): "
-                    f"{_reason(exc)}"
+                    f"{_reason(exc, asset.href)}"
                 ) from None
             if missing.all():
                 values[...] = raw
@@ -230,15 +231,23 @@ def _check_span(src: DatasetReader, window: Window) -> None:
 
 
 def _public(href: str) -> str:
-    """An href without its query string (signatures and tokens stay out of messages)."""
-    return href.split("?", 1)[0]
+    """An href as messages may show it: a URL without its query string (signatures and
+    tokens), a local file by its name (the server's folders stay private)."""
+    if _remote(href):
+        return href.split("?", 1)[0]
+    return os.path.basename(href)
 
 
-def _reason(exc: BaseException) -> str:
-    """GDAL's message, first line, without signed query strings."""
+def _reason(exc: BaseException, href: str) -> str:
+    """GDAL's message, first line, without signed query strings or the server's folders."""
+    while "see previous exception" in str(exc).lower() and (exc.__cause__ or exc.__context__):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    text = lines[0]
+    if not _remote(href):
+        text = text.replace(href, _public(href)).replace(os.path.dirname(href) + os.sep, "")
     return " ".join(part.split("?", 1)[0] if "://" in part else part
-                    for part in lines[0].split(" "))[:300]
+                    for part in text.split(" "))[:300]
 
 
 def _remote(href: str) -> bool:

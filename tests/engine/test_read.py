@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from rasterio.warp import transform as warp_transform
 from rasterio.warp import transform_bounds
 
 from ondemand.catalog import Catalog, Collection
+from ondemand.errors import AssetUnreadable
 from ondemand.read import RasterReader, group_by_day
 from ondemand.window import Window
 from tests.support.cogs import make_collection
@@ -151,3 +154,24 @@ def test_low_resolution_window_reads_overviews(
     # nearest decimation picks real source values, never invented ones
     digital_numbers = np.rint(cube.data[0, 0].data.astype(np.float64) * 10000).astype(np.uint16)
     assert np.isin(digital_numbers, raw).all()
+
+
+def test_damaged_local_file_is_named_without_server_folders(
+    collection: Collection, reader: RasterReader, tmp_path: Path
+) -> None:
+    """A truncated COG: AssetUnreadable naming the band, the item and the file's name, but
+    not the folder it lives in."""
+    item = next(i for i in collection.items if i.id == "c")
+    source = Path(item.assets["B04"].href)
+    damaged = tmp_path / "secret-folder" / "B04.tif"
+    damaged.parent.mkdir()
+    damaged.write_bytes(source.read_bytes()[:2000])
+    broken = replace(item, assets={**item.assets,
+                                   "B04": replace(item.assets["B04"], href=str(damaged))})
+    window = Window(UTM, (650400.0, 5180000.0, 651400.0, 5181000.0), 50, 50)
+    with pytest.raises(AssetUnreadable) as caught:
+        reader.read_cube(collection, group_by_day([broken]), [collection.band("B04")], window)
+    message = caught.value.message
+    assert "'B04'" in message and "item 'c'" in message and "B04.tif" in message
+    assert "secret-folder" not in message and str(tmp_path) not in message
+    assert "see previous" not in message.lower(), message
