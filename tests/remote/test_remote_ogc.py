@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import morecantile
 import numpy as np
@@ -151,3 +152,57 @@ def test_tile_costs_one_ranged_get_per_band_and_block(
             assert status == 206 and byte_range.startswith("bytes="), (path, byte_range)
             start, end = (int(v) for v in byte_range[len("bytes="):].split("-"))
             assert end - start + 1 < sizes[Path(path).name], (path, byte_range)
+
+
+LANDSAT = "landsat8-ny-2018"
+NY_BOX = {"left": 560000, "right": 640000, "bottom": 4480000, "top": 4540000,
+          "srs": "EPSG:32618"}
+
+
+@pytest.fixture(scope="module")
+def landsat_clients(remote: Remote, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+                    ) -> Iterator[dict[str, TestClient]]:
+    """The Landsat series through the STAC API and from the local files."""
+    remote_settings = Settings(data_dir=tmp_path_factory.mktemp("caps-remote"),
+                               stac_apis=(remote.api_url,), stac_collections=(LANDSAT,))
+    local_settings = Settings(data_dir=tmp_path_factory.mktemp("caps-local"),
+                              catalogs=(shared_data / LANDSAT / "collection.json",))
+    with TestClient(create_app(remote_settings)) as there, \
+            TestClient(create_app(local_settings)) as here:
+        yield {"remote": there, "local": here}
+
+
+def _capabilities_facts(client: TestClient) -> dict[str, Any]:
+    """WMTS dates and WGS84 box, WCS 2.0.1 envelope and time positions of the NDVI series."""
+    graph = {"process_id": "NDVI", "args": {"red": "B4", "nir": "B5", "imagery": {
+        "process_id": "filter_bbox", "args": {"imagery": {"product_id": LANDSAT}, **NY_BOX}}}}
+    job_id, url = _publish(client, graph, "wmts")
+    wmts = client.get(f"{url}?SERVICE=WMTS&REQUEST=GetCapabilities&VERSION=1.0.0")
+    assert wmts.status_code == 200, wmts.text
+    root = ElementTree.fromstring(wmts.content)
+    layer = root.find(".//{*}Contents/{*}Layer")
+    assert layer is not None
+    box = layer.find("{*}WGS84BoundingBox")
+    assert box is not None
+    job_id, url = _publish(client, graph, "wcs")
+    wcs = client.get(f"{url}?SERVICE=WCS&REQUEST=DescribeCoverage&VERSION=2.0.1"
+                     f"&COVERAGEID={job_id}")
+    assert wcs.status_code == 200, wcs.text
+    described = ElementTree.fromstring(wcs.content)
+    envelope = described.find(".//{*}Envelope")
+    assert envelope is not None
+    return {
+        "dates": [v.text for v in layer.findall("{*}Dimension/{*}Value")],
+        "wgs84": [c.text for c in box],
+        "envelope": [(c.tag, c.text) for c in envelope],
+        "coefficients": [c.text for c in described.iter() if c.tag.endswith("coefficients")],
+    }
+
+
+def test_capabilities_equal_local(landsat_clients: dict[str, TestClient]) -> None:
+    """WMTS capabilities (dates, extent) and WCS 2.0.1 DescribeCoverage (envelope, dates)
+    of a series on the STAC API say what the local catalog's do."""
+    mine = _capabilities_facts(landsat_clients["remote"])
+    theirs = _capabilities_facts(landsat_clients["local"])
+    assert mine == theirs
+    assert len(mine["dates"]) > 10
