@@ -6,8 +6,8 @@ The OGC API has two roots (see ``docs/ogc-api.md``):
   collection is the service's job, its id the service id. The route's declared access
   (``Access.SERVICE``) has already looked the service up: it runs, it is an ``ogcapi``
   service, and an owner-only one (``args.auth``) is read by its owner;
-- ``/ogcapi``, public: the catalog's collections, for previews (every band of every
-  date over the whole extent), and in its ``/collections`` list the caller's own
+- ``/ogcapi``, public: the static catalogs' collections, for previews (every band of
+  every date over the whole extent), and in its ``/collections`` list the caller's own
   running ``ogcapi`` services, linked to their roots. Another user's services are
   never listed (listing them would give their capability URLs away).
 """
@@ -134,9 +134,15 @@ def find_source(request: Request) -> Source:
                 f"is {source.id!r}"
             )
         return source
-    if collection_id not in state_of(request).catalog:
+    catalog = state_of(request).catalog
+    if collection_id not in catalog:
         raise ResourceNotFound(
             f"Collection {collection_id!r} does not exist; GET {PREFIX}/collections lists them"
+        )
+    if not catalog.get(collection_id).complete:
+        raise ResourceNotFound(
+            f"Collection {collection_id!r} is searched in a STAC API: it has no preview over "
+            "its whole extent; publish a job with a bounding box as an ogcapi service"
         )
     return _catalog_source(request, collection_id)
 
@@ -153,12 +159,14 @@ def list_sources(request: Request) -> list[Source]:
     """The collections of the request's root (blocking).
 
     A service's root: its job. ``/ogcapi``: the caller's running ``ogcapi`` services,
-    then every catalog collection.
+    then every collection of the static catalogs (a STAC API's collections have no
+    whole-extent preview: their dates cannot be listed without reading every item).
     """
     if "service_id" in request.path_params:
         return [_job_source(request, published_of(request))]
     catalog = state_of(request).catalog
-    return [*_own_services(request), *(_catalog_source(request, c.id) for c in catalog)]
+    previews = (_catalog_source(request, c.id) for c in catalog if c.complete)
+    return [*_own_services(request), *previews]
 
 
 def _own_services(request: Request) -> list[Source]:

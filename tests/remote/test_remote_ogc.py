@@ -206,3 +206,29 @@ def test_capabilities_equal_local(landsat_clients: dict[str, TestClient]) -> Non
     theirs = _capabilities_facts(landsat_clients["local"])
     assert mine == theirs
     assert len(mine["dates"]) > 10
+
+
+def test_ogcapi_previews_leave_searched_collections_out(
+        remote: Remote, shared_data: Path, tmp_path: Path) -> None:
+    """An archive too large to list (here: more items than ``stac_max_items``) keeps the
+    OGC API's catalog listing working: previews are of static collections; a STAC API
+    collection is served through a job with a bounding box published as ``ogcapi``."""
+    settings = Settings(data_dir=tmp_path, stac_apis=(remote.api_url,), stac_max_items=5,
+                        stac_collections=(LANDSAT,),
+                        catalogs=(shared_data / LOCAL_ID / "collection.json",))
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/ogcapi/collections")
+        assert listed.status_code == 200, listed.text
+        assert [c["id"] for c in listed.json()["collections"]] == [LOCAL_ID]
+        missing = client.get(f"/ogcapi/collections/{LANDSAT}")
+        assert missing.status_code == 404, missing.text
+        assert "searched in a STAC API" in missing.json()["detail"]
+        graph = {"process_id": "filter_daterange", "args": {
+            "from": "2018-01-01", "to": "2018-02-28", "imagery": {
+                "process_id": "filter_bbox", "args": {"imagery": {"product_id": LANDSAT},
+                                                      **NY_BOX}}}}
+        job_id, url = _publish(client, graph, "ogcapi")
+        service_id = url.rstrip("/").split("/services/")[1].split("/")[0]
+        collection = client.get(f"/services/{service_id}/ogcapi/collections/{service_id}")
+        assert collection.status_code == 200, collection.text
+        assert collection.json()["id"] == service_id
