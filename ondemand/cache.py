@@ -8,7 +8,8 @@ pixels. Each entry stores a checksum before the bytes; an entry that does not
 verify (or cannot be read) is dropped and recomputed, never served.
 
 One :class:`TileCache` directory may be shared by several server processes
-(diskcache keeps its index in SQLite).
+(diskcache keeps its index in SQLite). An index SQLite cannot read is moved aside
+with its folder at start and the cache starts empty (see :mod:`ondemand.healing`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import diskcache
 from .catalog import Collection
 from .graph import node_hash
 from .grid import graph_items
+from .healing import exclusive, heal_disposable
 from .layer import Layer
 from .window import Window
 
@@ -72,13 +74,15 @@ class TileCache:
     """Encoded tiles on local disk, at most ``size_limit_bytes``, least recently used evicted."""
 
     def __init__(self, directory: Path, size_limit_bytes: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._cache = diskcache.Cache(
-            str(directory),
-            size_limit=size_limit_bytes,
-            eviction_policy="least-recently-used",
-        )
+        with exclusive(directory):
+            heal_disposable(directory / "cache.db", folder=directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            self._cache = diskcache.Cache(
+                str(directory),
+                size_limit=size_limit_bytes,
+                eviction_policy="least-recently-used",
+            )
 
     def get(self, key: str) -> bytes | None:
         """The bytes stored under ``key``; None if absent, unreadable or corrupt (then dropped)."""

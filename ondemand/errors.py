@@ -200,6 +200,12 @@ class JobNotFinished(OnDemandError, ValueError):
     code = 428
 
 
+class StateInvalid(OnDemandError, RuntimeError):
+    """A file of the server's own state cannot be used; the server does not start on it."""
+
+    code = 500
+
+
 class CoverageNotFound(ResourceNotFound):
     """No coverage of the requested identifier (WCS NoSuchCoverage / CoverageNotDefined)."""
 

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ondemand.errors import OnDemandError
+from ondemand.healing import check_job_store
 from ondemand.settings import Settings, parse_gdal_config
+from ondemand.store import sqlite_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +125,6 @@ def exposure_problem(settings: Settings) -> str | None:
 def manage_users(args: argparse.Namespace) -> int:
     """``ondemand users add|remove|list``."""
     from ondemand.accounts import AccountFile
-    from ondemand.errors import OnDemandError
 
     accounts = AccountFile(args.file)
     try:
@@ -266,7 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers < 1:
         print("ondemand: --workers must be at least 1", file=sys.stderr)
         return 2
-    serve(settings, args.log_level, args.workers)
+    try:
+        store_file = sqlite_file(settings.store, settings.data_dir)
+        if store_file is not None:
+            check_job_store(store_file)
+        serve(settings, args.log_level, args.workers)
+    except OnDemandError as exc:
+        print(f"ondemand: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -142,8 +142,9 @@ BAND_MATH = Process(
     description=(
         "Evaluates an arithmetic expression over band names per pixel with numexpr, e.g. "
         "`(B08 - B04) / (B08 + B04)`. Allowed: band names (or common names), numbers, "
-        "+ - * / ** (constant exponent up to 16), comparisons, & | ~, where(cond, a, b), "
-        "abs sqrt exp log log10 log1p sin cos tan and their inverses. Several expressions "
+        "+ - * / ** (constant exponent up to 16), comparisons, & | ~ on conditions (e.g. "
+        "`(B04 > 0.2) & (B08 < 0.5)`), where(condition, a, b), abs sqrt exp log log10 log1p "
+        "sin cos tan and their inverses; numbers up to 1e38. Several expressions "
         "separated by `;` give one float32 band each (named by the expression). No-data "
         "in any band read gives no-data; infinite or undefined results are no-data."
     ),

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..healing import check_job_store
 from .base import Params, Row
 from .migrations import migrate
 
@@ -62,6 +63,7 @@ class SQLiteDatabase:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        check_job_store(path)
         db = sqlite3.connect(path, timeout=30.0)
         try:
             db.execute("PRAGMA busy_timeout=30000")

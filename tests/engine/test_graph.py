@@ -324,6 +324,16 @@ INJECTIONS = [
     pytest.param("(" * 300 + "B04" + ")" * 300, "cannot parse", id="deep-parentheses"),
     pytest.param("B04;", "empty expression", id="empty-part"),
     pytest.param("B04 + " * 400 + "1", "longer than", id="too-long"),
+    pytest.param("~B04", "'B04' is a number but '~B04' needs a condition", id="invert-band"),
+    pytest.param("B04 | B08", "needs a condition", id="or-bands"),
+    pytest.param("B04 & 1.5", "needs a condition", id="and-literal"),
+    pytest.param("where(B04, B04, 1) ** -16", "needs a condition", id="where-band-condition"),
+    pytest.param("where(B04 > 0, B04 > 1, 1)", "needs a condition", id="where-mixed-branches"),
+    pytest.param("(B04 > 0) * 2", "use where(condition, 1, 0)", id="condition-arithmetic"),
+    pytest.param("sqrt(B04 > 0)", "needs a number", id="condition-function"),
+    pytest.param("(B04 > 0) < 1", "cannot compare", id="condition-compared-with-number"),
+    pytest.param("B04 + " + "9" * 40, "larger than 1e+38", id="huge-literal"),
+    pytest.param("B04 * 1e39", "larger than 1e+38", id="huge-float-literal"),
 ]
 
 

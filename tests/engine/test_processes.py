@@ -13,6 +13,7 @@ from ondemand.cube import Cube
 from ondemand.dialects import parse_graph
 from ondemand.errors import ArgumentInvalid, BandNotFound, OutOfBounds
 from ondemand.processes import REGISTRY, CollectionView, output_options, run_graph
+from ondemand.processes.expression import Expression
 from ondemand.processes.validate import validate_graph
 from tests.support.processes import CATALOG, S2, TIMES, FakeContext, cube_of, s2_arrays
 
@@ -242,6 +243,41 @@ def test_band_math_matches_numpy(expression: str, used: tuple[str, ...], fn: Any
     assert cube.bands == (expression,)
     assert_masked_equal(cube.data[:, 0], expected)
     assert len(ctx.loads) == 1 and "SCL" not in ctx.loads[0] and "B8A" not in ctx.loads[0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "used", "fn"),
+    [
+        pytest.param("where((B04 > 0.2) & ~(B08 < 0.3), 1, 0)", ("B04", "B08"),
+                     lambda b: np.where((b["B04"] > 0.2) & ~(b["B08"] < 0.3), 1.0, 0.0),
+                     id="conditions-combined"),
+        pytest.param("where(B04 > 0.2, B04, 1) ** -16", ("B04",),
+                     lambda b: np.where(b["B04"] > 0.2, b["B04"], 1.0) ** -16.0,
+                     id="integer-branch-negative-power"),
+        pytest.param("B04 + 99999999999999999999999", ("B04",),
+                     lambda b: b["B04"] + 1e23, id="literal-beyond-int64"),
+    ],
+)
+def test_band_math_conditions_and_literals_match_numpy(
+    expression: str, used: tuple[str, ...], fn: Any
+) -> None:
+    arrays = s2_arrays(seed=13)
+    cube = run(flat(LOAD, ("m", "band_math", {"data": REF, "expression": expression})),
+               FakeContext(arrays))
+    raw = {k: v.data.astype(np.float64) for k, v in arrays.items()}
+    nodata = np.logical_or.reduce([arrays[b].mask for b in used])
+    with np.errstate(all="ignore"):
+        values = fn(raw)
+    expected = np.ma.MaskedArray(values, mask=nodata | ~np.isfinite(values))
+    np.testing.assert_array_equal(np.ma.getmaskarray(cube.data[:, 0]), expected.mask)
+    np.testing.assert_allclose(cube.data[:, 0].compressed(), expected.compressed(), rtol=1e-6)
+
+
+def test_band_math_numexpr_errors_name_the_expression() -> None:
+    """Whatever numexpr still refuses is a 400-class error naming the expression."""
+    values = np.arange(4, dtype=np.float32)
+    with pytest.raises(ArgumentInvalid, match=r"cannot evaluate 'B04 \| B08'"):
+        Expression("B04 | B08", ("B04", "B08")).evaluate({"B04": values, "B08": values})
 
 
 def test_band_math_several_expressions_give_several_bands() -> None:
