@@ -155,6 +155,7 @@ class _FloatLiterals(ast.NodeTransformer):
     """Integer literals as floats, so numexpr never computes in (overflowing) integers."""
 
     def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        assert isinstance(node.value, int | float)
         return ast.Constant(float(node.value))
 
 
