@@ -1,5 +1,6 @@
 """User files: one folder per user, confined paths, atomic writes, a size limit, a quota.
 
+<<<<<<< HEAD
 A user's files live under ``FILES_ROOT / <user_id>``, where the files root is
 ``data_dir / "files"`` or a shared folder (``--files-dir``) that every server mounts. Every path is
 checked before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty
@@ -8,15 +9,36 @@ nothing still URL-encoded after the one decoding HTTP does, no segment starting 
 dot, segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
 are never followed. An upload is written to a hidden temporary file beside its target
 and renamed over it once complete, so a half-written file is never visible.
+=======
+A user's files live under ``data_dir / "files" / <user_id>``. Every path is checked
+before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty segments,
+no absolute paths or drive letters, no backslashes, control characters or NUL, nothing
+still URL-encoded after the one decoding HTTP does, no segment starting with a dot,
+segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
+are never followed. Names are stored in Unicode NFC, so the NFC and NFD spellings
+of one name are one file.
+
+An upload is written to a temporary file in the user's hidden staging folder
+(``.staging``, unreachable by any checked path) and renamed over its target once
+complete, so a half-written file is never visible. The writer holds an exclusive
+``flock`` on its temporary file: a temporary file nobody holds belongs to an upload
+whose process died and is removed (at start, :func:`sweep_uploads`, and before each
+of the user's uploads). The quota counts committed files only; commits of one user
+are serialised across threads and processes, so concurrent uploads never take the
+total over the quota.
+>>>>>>> d19341d (Uploads: temporary files in a per-user staging folder, locked while written and swept when dead (at start and before each upload); the quota counts committed files under a per-user lock shared by processes; listings and quota walks tolerate files replaced meanwhile; commits recreate a folder a concurrent delete removed; names stored in NFC)
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import stat
 import threading
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +49,7 @@ from .errors import FilePathInvalid, FileTooLarge, QuotaExceeded, ResourceNotFou
 MAX_SEGMENT_BYTES = 255
 MAX_PATH_BYTES = 1024
 TEMP_PREFIX = ".upload-"
+STAGING = ".staging"
 _USER_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _LOCKS: dict[Path, threading.Lock] = {}
@@ -58,6 +81,7 @@ def check_path(path: str) -> tuple[str, ...]:
     """The segments of a relative file path, or FilePathInvalid saying what is wrong."""
     if not isinstance(path, str) or not path:
         raise FilePathInvalid("The file path is empty")
+    path = unicodedata.normalize("NFC", path)
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
         raise FilePathInvalid("The file path contains NUL or control characters")
     if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
@@ -143,7 +167,10 @@ class UserFiles:
                 if name.startswith("."):
                     continue
                 full = Path(folder) / name
-                info = os.lstat(full)
+                try:
+                    info = os.lstat(full)
+                except FileNotFoundError:  # deleted or replaced meanwhile
+                    continue
                 if not stat.S_ISREG(info.st_mode):
                     continue
                 out.append(FileInfo(
@@ -154,13 +181,19 @@ class UserFiles:
         return sorted(out, key=lambda f: f.name)
 
     def used_bytes(self) -> int:
-        """Total size of the user's files, temporary uploads included."""
+        """Total size of the user's committed files (uploads in progress do not count)."""
         total = 0
         if not self.root.is_dir():
             return 0
-        for folder, _, names in os.walk(self.root, followlinks=False):
+        for folder, dirs, names in os.walk(self.root, followlinks=False):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in names:
-                info = os.lstat(Path(folder) / name)
+                if name.startswith("."):
+                    continue
+                try:
+                    info = os.lstat(Path(folder) / name)
+                except FileNotFoundError:  # deleted or replaced meanwhile
+                    continue
                 if stat.S_ISREG(info.st_mode):
                     total += info.st_size
         return total
@@ -186,39 +219,59 @@ class UserFiles:
             if folder.exists() and not folder.is_dir():
                 raise FilePathInvalid(f"{parent.as_posix()!r} is a file, not a folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        return Upload(self, path, target)
+        return Upload(self, "/".join(check_path(path)), target)
 
     def delete(self, path: str) -> None:
         """Delete the file at ``path`` and the folders it leaves empty."""
-        target = self.file(path)
-        target.unlink()
-        parent = target.parent
-        while parent != self.root and parent.is_relative_to(self.root):
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        with self.lock():
+            target = self.file(path)
+            target.unlink()
+            parent = target.parent
+            while parent != self.root and parent.is_relative_to(self.root):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
 
-    def lock(self) -> threading.Lock:
-        """The lock serialising commits of this user (quota checks stay exact)."""
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise commits of this user across threads and processes (exact quota)."""
         with _LOCKS_GUARD:
-            return _LOCKS.setdefault(self.root.resolve(), threading.Lock())
+            local = _LOCKS.setdefault(self.root.resolve(), threading.Lock())
+        staging = self.root / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        with local, open(staging / ".commit.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Upload:
-    """An upload in progress: a hidden temporary file beside its target."""
+    """An upload in progress: a locked temporary file in the user's staging folder."""
 
     def __init__(self, files: UserFiles, name: str, target: Path) -> None:
         self._files = files
         self._name = name
         self.target = target
-        fd_path = target.parent / f"{TEMP_PREFIX}{os.urandom(8).hex()}.tmp"
+        self._temp = files.root / STAGING / f"{TEMP_PREFIX}{os.urandom(8).hex()}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        self._temp = fd_path
-        self._fd = os.open(fd_path, flags, 0o644)
         self.size = 0
-        self._allowed = files.quota_bytes - files.used_bytes() + self._existing_size()
+        with files.lock():  # a sweep never sees this file unlocked
+            sweep_staging(files.root)
+            self._fd = os.open(self._temp, flags, 0o644)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BaseException:
+                self.abort()
+                raise
+        try:
+            self._allowed = files.quota_bytes - files.used_bytes() + self._existing_size()
+        except BaseException:
+            self.abort()
+            raise
 
     def _existing_size(self) -> int:
         try:
@@ -247,15 +300,18 @@ class Upload:
         """Flush, check the quota once more under the user's lock, and rename into place."""
         try:
             os.fsync(self._fd)
+            with self._files.lock():
+                used = self._files.used_bytes() - self._existing_size()
+                if used + self.size > self._files.quota_bytes:
+                    raise QuotaExceeded(_quota_message(self._files))
+                self._files.resolve(self._name)  # no symlink appeared meanwhile
+                try:  # a delete may have removed the (then empty) folder meanwhile
+                    self.target.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    raise FilePathInvalid(f"A folder of {self._name!r} is now a file") from None
+                os.replace(self._temp, self.target)
         finally:
-            os.close(self._fd)
-            self._fd = -1
-        with self._files.lock():
-            used = self._files.used_bytes() - self.size - self._existing_size()
-            if used + self.size > self._files.quota_bytes:
-                self._temp.unlink(missing_ok=True)
-                raise QuotaExceeded(_quota_message(self._files))
-            os.replace(self._temp, self.target)
+            self.abort()
         info = os.lstat(self.target)
         return FileInfo(self._name, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
@@ -265,6 +321,50 @@ class Upload:
             os.close(self._fd)
             self._fd = -1
         self._temp.unlink(missing_ok=True)
+
+
+def sweep_staging(root: Path) -> int:
+    """Remove temporary files of dead uploads from one user's staging folder; how many.
+
+    Call it holding the user's :meth:`UserFiles.lock`.
+    """
+    try:
+        names = os.listdir(root / STAGING)
+    except FileNotFoundError:
+        return 0
+    return sum(_remove_if_dead(root / STAGING / n) for n in names if n.startswith(TEMP_PREFIX))
+
+
+def sweep_uploads(files_root: Path) -> int:
+    """Remove every dead upload's temporary file under the users' files folder (at start);
+    older layouts' ones too."""
+    removed = 0
+    for folder, dirs, names in os.walk(files_root, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        removed += sum(_remove_if_dead(Path(folder) / n) for n in names
+                       if n.startswith(TEMP_PREFIX))
+        if (Path(folder) / STAGING).is_dir():
+            with UserFiles(Path(folder), max_file_bytes=0, quota_bytes=0).lock():
+                removed += sweep_staging(Path(folder))
+    return removed
+
+
+def _remove_if_dead(path: Path) -> bool:
+    """Unlink ``path`` unless a live upload holds its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    try:
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+    return True
 
 
 def _quota_message(files: UserFiles) -> str:

@@ -25,6 +25,7 @@ from ondemand.settings import Settings
 from ondemand.signing import UrlSigner
 from ondemand.store import Database, open_database
 from ondemand.tokens import TokenStore
+from ondemand.userfiles import sweep_uploads
 
 from .authenticator import Authenticator
 from .gate import EvaluationGate
@@ -83,6 +84,7 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
     catalog = open_catalog(paths, settings)
+    sweep_uploads(settings.files_root)
     database: Database = open_database(
         settings.store, settings.data_dir, settings.store_pool_size, settings.store_wait_seconds
     )

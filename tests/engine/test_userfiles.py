@@ -90,7 +90,7 @@ def test_file_size_limit_leaves_nothing_behind(files: UserFiles) -> None:
     with pytest.raises(FileTooLarge):
         files.write("keep.txt", [b"x" * 600, b"x" * 600])
     assert files.file("keep.txt").read_bytes() == b"old"
-    assert not [p for p in files.root.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    assert not list(files.root.rglob(TEMP_PREFIX + "*"))
 
 
 def test_quota_counts_other_files_but_not_the_replaced_one(files: UserFiles) -> None:
