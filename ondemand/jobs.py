@@ -354,14 +354,14 @@ def check_mode_change(job: JobRecord, wanted: str) -> None:
     if wanted == "on_demand" and job.mode == "batch" and job.status in BATCH_BUSY:
         raise JobModeConflict(
             f"Job {job.job_id!r} is a batch job ({job.status}); publishing it would hide its "
-            "batch run. Cancel it (DELETE /jobs/{id}/batch) or create another job with the "
-            "same process graph (POST /jobs/on_demand)"
+            f"batch run. Cancel it (DELETE /jobs/{job.job_id}/batch) or create another job "
+            "with the same process graph (POST /jobs/on_demand)"
         )
     if wanted == "batch" and job.mode == "on_demand" and job.status == "running":
         raise JobModeConflict(
             f"Job {job.job_id!r} runs on demand and its services are live; queueing it as a "
-            "batch job would stop them. Stop it (DELETE /jobs/{id}/on_demand) or create "
-            "another job with the same process graph"
+            f"batch job would stop them. Stop it (DELETE /jobs/{job.job_id}/on_demand) or "
+            "create another job with the same process graph"
         )
 
 

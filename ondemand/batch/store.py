@@ -238,7 +238,7 @@ class BatchStore:
                         (
                             f"The batch run was interrupted {row['attempts']} times by a server "
                             "stop and was not restarted again; check the server's memory and "
-                            "logs, then queue the job again (POST /jobs/{id}/batch)",
+                            f"logs, then queue the job again (POST /jobs/{row['job_id']}/batch)",
                             stamp,
                             stamp,
                             row["job_id"],

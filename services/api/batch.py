@@ -82,9 +82,9 @@ def _finished(request: Request) -> tuple[JobRecord, BatchStore]:
         progress = f", {job.progress}%" if job.status == "running" else ""
         hint = (
             f" ({job.error})" if job.status == "error" and job.error
-            else "; queue it with POST /jobs/{id}/batch" if job.mode != "batch"
+            else f"; queue it with POST /jobs/{job.job_id}/batch" if job.mode != "batch"
             or job.status in ("canceled", "error")
-            else "; poll GET /jobs/{id} until its status is finished"
+            else f"; poll GET /jobs/{job.job_id} until its status is finished"
         )
         raise JobNotFinished(
             f"Job {job.job_id!r} has no batch results: it is {state}{progress}{hint}"

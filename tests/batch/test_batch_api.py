@@ -196,6 +196,7 @@ def test_cancel_running_job_deletes_everything(app_client: TestClient) -> None:
     response = app_client.get(f"/jobs/{job_id}/batch/download")
     assert response.status_code == 400 and response.json()["code"] == 428
     assert "canceled" in response.json()["message"]
+    assert f"POST /jobs/{job_id}/batch" in response.json()["message"]
     results = state(app_client).settings.data_dir / "results" / job_id
     deadline = time.monotonic() + 20
     while results.exists() and any(results.iterdir()) and time.monotonic() < deadline:

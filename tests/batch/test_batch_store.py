@@ -72,6 +72,7 @@ def test_recover_interrupted_runs(store: BatchStore, attempts: int, status: str)
     assert job.status == status and job.run_id is None
     if status == "error":
         assert job.error and "interrupted 3 times" in job.error
+        assert f"POST /jobs/{job_id}/batch" in job.error and "{id}" not in job.error
 
 
 def test_old_job_file_gains_the_batch_columns(tmp_path: Path) -> None:
