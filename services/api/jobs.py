@@ -12,6 +12,7 @@ from ondemand.errors import ArgumentInvalid, OutputOptionInvalid, ProcessGraphMi
 from ondemand.formats import format_name, parse_output
 from ondemand.jobs import JobRecord, check_mode_change
 from ondemand.processes.registry import DRAFT
+from ondemand.text import check_title
 
 from ..body import read_json
 from ..state import run_blocking, run_evaluation, state_of
@@ -34,9 +35,7 @@ async def _job_body(request: Request) -> tuple[Any, dict[str, Any] | None, str |
         if not isinstance(output, Mapping):
             raise OutputOptionInvalid('"output" must be an object such as {"format": "GTiff"}')
         parse_output(output)
-    title = body.get("title")
-    if title is not None and not isinstance(title, str):
-        raise ArgumentInvalid('"title" must be a string')
+    title = check_title(body.get("title"))
     await run_blocking(request, compile_request, state, body["process_graph"], DRAFT,
                        current_user(request), own_hosts(request))
     return body["process_graph"], None if output is None else dict(output), title
@@ -106,7 +105,7 @@ async def patch_job(request: Request) -> Response:
             parse_output(body["output"])
         fields["output"] = body["output"]
     if "title" in body:
-        fields["title"] = body["title"]
+        fields["title"] = check_title(body["title"])
     state.jobs.update_job(job.job_id, job.user_id, **fields)
     return Response(status_code=204)
 

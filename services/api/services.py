@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from ondemand.errors import ArgumentInvalid, ArgumentMissing
 from ondemand.jobs import ServiceRecord, check_mode_change
+from ondemand.text import check_title
 
 from ..body import read_json
 from ..protocol import protocol_of_type, protocols_of, service_types
@@ -73,7 +74,7 @@ async def create_service(request: Request) -> Response:
     if kind not in service_types(protocols_of(request)):
         raise ArgumentInvalid(f"Service type {kind!r} is not supported; use one of {known}")
     args = service_args(body.get("args", body.get("service_args")) or {})
-    title = body.get("title")
+    title = check_title(body.get("title"))
     user = current_user(request)
     job = state.jobs.get_job(job_id, user)
     check_mode_change(job, "on_demand")
@@ -107,7 +108,7 @@ async def patch_service(request: Request) -> Response:
         raise ArgumentInvalid('The body must be an object such as {"args": {...}}')
     given = body.get("args", body.get("service_args"))
     args = None if given is None else service_args(given)
-    title = body.get("title")
+    title = check_title(body.get("title"))
     state.jobs.update_service(request.path_params["service_id"], current_user(request), args, title)
     return Response(status_code=204)
 

@@ -17,6 +17,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from ondemand import errors
+from ondemand.text import xml_safe
 
 from ..errors import CODE_STATUS, ExceptionCode, OgcDialect, error_headers, error_row
 
@@ -219,6 +220,14 @@ def xml_number(value: float) -> str:
 
 
 def xml_bytes(root: ET.Element) -> bytes:
-    """Serialize an element tree with an XML declaration, UTF-8."""
+    """Serialize an element tree with an XML declaration, UTF-8 (always well-formed XML:
+    characters XML 1.0 cannot carry are removed from texts and attribute values)."""
+    for node in root.iter():
+        if node.text:
+            node.text = xml_safe(node.text)
+        if node.tail:
+            node.tail = xml_safe(node.tail)
+        for name, value in node.attrib.items():
+            node.attrib[name] = xml_safe(value)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
