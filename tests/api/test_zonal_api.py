@@ -118,6 +118,14 @@ BAD = {
     "missing-file": ({"regions": "/users/me/files/nope.geojson"}, 404, 404),
     "other-user": ({"regions": "/users/bob/files/x.geojson"}, 404, 404),
     "traversal": ({"regions": "/users/me/files/../../jobs.sqlite"}, 400, 1400),
+    "coordinates-1e308": ({"regions": {"type": "Polygon", "coordinates": [
+        [[-1e308, -1e308], [1e308, -1e308], [1e308, 1e308], [-1e308, -1e308]]]}}, 400, 602),
+    "longitude-500": ({"regions": {"type": "Polygon", "coordinates": [
+        [[500, 45], [501, 45], [501, 46], [500, 45]]]}}, 400, 602),
+    "utm-far-away": ({"regions": {
+        "type": "Polygon", "crs": {"type": "name", "properties": {"name": "EPSG:32632"}},
+        "coordinates": [[[1e12, 5e6], [1e12 + 10, 5e6], [1e12, 5e6 + 10], [1e12, 5e6]]]}},
+        400, 602),
 }
 
 

@@ -27,7 +27,7 @@ import shapely.geometry
 from rasterio.crs import CRS
 
 from ...errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
-from ...geometry import WGS84, reproject
+from ...geometry import WGS84, check_in_crs_area, reproject
 from ...graph import thaw
 from ...userfiles import UserFiles
 from ...window import parse_crs
@@ -299,6 +299,7 @@ def _checked(
             raise FileContentInvalid(
                 f"{name}: feature {i} is {kind}; regions must be Polygons or MultiPolygons"
             )
+    check_in_crs_area(geometries, crs, name)
     return Regions(
         geometries, crs, (name,) * len(geometries), tuple(range(len(geometries))), dict(attributes)
     )
