@@ -36,3 +36,15 @@ def check_title(value: object, field: str = "title") -> str | None:
 def xml_safe(text: str) -> str:
     """``text`` without the characters XML 1.0 cannot carry."""
     return _NOT_XML.sub("", text)
+
+
+_ABSOLUTE = re.compile(r"(?<![\w:/])(?:/[^\s/'\"(),;]+)+/([^\s/'\"(),;]+)")
+"""An absolute POSIX path; group 1 is its last segment."""
+
+
+def without_paths(text: str, *known: str) -> str:
+    """``text`` (an error message) with server paths reduced to their file names."""
+    for path in known:
+        if path:
+            text = text.replace(path, path.rstrip("/").rsplit("/", 1)[-1])
+    return _ABSOLUTE.sub(r"\1", text)
