@@ -144,6 +144,16 @@ class AuthenticationFailed(OnDemandError, PermissionError):
     code = 4002
 
 
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins from one address or for one user name; retry later."""
+
+    code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class FilePathInvalid(OnDemandError, ValueError):
     """A user-file path is not allowed (traversal, absolute, control characters, too long)."""
 

@@ -50,6 +50,10 @@ class Settings:
     token_ttl_seconds: int = 24 * 3600
     signed_url_ttl_seconds: int = 900
     """Life of the signed tile URLs a browser map of an owner-only service gets."""
+    login_max_failures: int = 10
+    """Failed logins one client address (or one user name) may make per login window."""
+    login_window_seconds: int = 300
+    """The window failed logins are counted in; past the limit, 429 until it passes."""
     dask_scheduler: str | None = None
     """Address of an existing Dask scheduler (``tcp://HOST:PORT``) for batch jobs; None
     starts a local cluster owned by the server."""
@@ -200,6 +204,8 @@ NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("user_quota_bytes", int),
     ("token_ttl_seconds", int),
     ("signed_url_ttl_seconds", int),
+    ("login_max_failures", int),
+    ("login_window_seconds", int),
     ("batch_jobs", int),
     ("batch_workers", int),
     ("batch_chunk_size", int),

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from ondemand.settings import Settings
 
 from .access import protocol_routes
+from .basic_auth import BasicAuthMiddleware
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .protocol import Protocol, service_types
@@ -40,7 +41,7 @@ def create_app(settings: Settings, protocols: tuple[Protocol, ...] = PROTOCOLS) 
     routes: list[BaseRoute] = [route for p in protocols for route in protocol_routes(p)]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CORSMiddleware)],
+        middleware=[Middleware(CORSMiddleware), Middleware(BasicAuthMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -9,8 +9,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from ondemand.accounts import Account, AccountFile
-from ondemand.errors import AuthenticationFailed, AuthenticationRequired
+from ondemand.accounts import Account, AccountFile, dummy_account
+from ondemand.errors import AuthenticationFailed, AuthenticationRequired, LoginThrottled
+from ondemand.throttle import FailureThrottle
 from ondemand.tokens import TokenStore
 
 BASIC_CACHE_SECONDS = 300.0
@@ -20,9 +21,11 @@ BASIC_CACHE_SECONDS = 300.0
 class Authenticator:
     """Turns an ``Authorization`` header into a user id."""
 
-    def __init__(self, accounts: AccountFile, tokens: TokenStore) -> None:
+    def __init__(self, accounts: AccountFile, tokens: TokenStore,
+                 throttle: FailureThrottle | None = None) -> None:
         self.accounts = accounts
         self.tokens = tokens
+        self.throttle = throttle or FailureThrottle(10, 300.0)
         self._lock = threading.Lock()
         self._loaded: tuple[float, dict[str, Account]] = (-1.0, {})
         self._verified: OrderedDict[str, tuple[str, float]] = OrderedDict()
@@ -43,7 +46,7 @@ class Authenticator:
         """Whether ``user_id`` has an account now (removing one takes effect at once)."""
         return user_id in self._accounts()
 
-    def user(self, authorization: str | None) -> str:
+    def user(self, authorization: str | None, client: str = "") -> str:
         """The authenticated user; AuthenticationRequired or AuthenticationFailed otherwise."""
         if not authorization:
             raise AuthenticationRequired(
@@ -57,11 +60,16 @@ class Authenticator:
                 raise AuthenticationFailed("Authorization token invalid or expired")
             return user
         if scheme.lower() == "basic":
-            return self.basic(value.strip())
+            return self.basic(value.strip(), client)
         raise AuthenticationFailed(f"Invalid authentication scheme {scheme!r}: use Basic or Bearer")
 
-    def basic(self, encoded: str) -> str:
-        """Verify HTTP Basic credentials (remembered for a few minutes once verified)."""
+    def basic(self, encoded: str, client: str = "") -> str:
+        """Verify HTTP Basic credentials (remembered for a few minutes once verified).
+
+        Failures are counted per client address and per user name; over the limit the
+        answer is LoginThrottled (429) before any hash is computed. Unknown names are
+        checked against a dummy account, so they cost (and take) what known ones do.
+        """
         try:
             name, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -73,9 +81,18 @@ class Authenticator:
             hit = self._verified.get(key)
             if hit is not None and hit[1] > now and hit[0] in accounts:
                 return hit[0]
+        keys = (f"address:{client}", f"user:{name}")
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise LoginThrottled(
+                f"Too many failed logins; try again in {wait} seconds", retry_after=wait
+            )
         account = accounts.get(name)
-        if not sep or account is None or not account.verify(password):
+        correct = (account or dummy_account()).verify(password)
+        if not sep or account is None or not correct:
+            self.throttle.failed(keys)
             raise AuthenticationFailed("Credentials are not correct")
+        self.throttle.succeeded(keys)
         with self._lock:
             self._verified[key] = (name, now + BASIC_CACHE_SECONDS)
             while len(self._verified) > 1024:

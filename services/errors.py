@@ -156,6 +156,7 @@ ERRORS: dict[type[errors.OnDemandError], ErrorRow] = {
     errors.FileContentInvalid: ErrorRow(400, "FileContentInvalid"),
     errors.AuthenticationRequired: ErrorRow(401, "AuthenticationRequired", NO_CODE),
     errors.AuthenticationFailed: ErrorRow(403, "TokenInvalid", NO_CODE),
+    errors.LoginThrottled: ErrorRow(429, "TooManyRequests", NO_CODE),
     errors.CredentialsInvalid: ErrorRow(403, "CredentialsInvalid", NO_CODE),
     errors.AuthenticationSchemeInvalid: ErrorRow(403, "AuthenticationSchemeInvalid", NO_CODE),
     errors.RegistrationDisabled: ErrorRow(403, "PermissionsInsufficient", NO_CODE),
@@ -190,6 +191,10 @@ def error_headers(exc: errors.OnDemandError) -> dict[str, str]:
         return {"WWW-Authenticate": 'Basic realm="ondemand", charset="UTF-8"'}
     if isinstance(exc, errors.ServerBusy | errors.RemoteUnavailable):
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if isinstance(exc, errors.LoginThrottled):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, errors.LoginThrottled):
+        return {"Retry-After": str(exc.retry_after)}
     return {}
 
 

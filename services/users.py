@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from ondemand.errors import OnDemandError
+
 from .state import state_of
 
 LOCAL_USER = "local"
@@ -17,8 +19,13 @@ def current_user(request: Request) -> str:
     cached = getattr(request.state, "user_id", None)
     if isinstance(cached, str):
         return cached
+    failed = getattr(request.state, "auth_error", None)
+    if isinstance(failed, OnDemandError):
+        raise failed
     auth = state_of(request).auth
-    user = LOCAL_USER if auth is None else auth.user(request.headers.get("authorization"))
+    client = request.client.host if request.client else ""
+    user = LOCAL_USER if auth is None else auth.user(request.headers.get("authorization"),
+                                                     client)
     request.state.user_id = user
     return user
 

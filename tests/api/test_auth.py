@@ -183,3 +183,47 @@ def test_removed_user_loses_access(secured: TestClient, users_file: Path) -> Non
     accounts.remove("dave")
     assert secured.get("/jobs", headers=dave).status_code == 403
     assert secured.get("/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+@pytest.fixture
+def guarded(demo_data_dir: Path, users_file: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=demo_data_dir, demo=True, users_file=users_file,
+                        login_max_failures=3, login_window_seconds=600)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_password_guessing_gets_429_after_the_configured_count(guarded: TestClient) -> None:
+    answers = [guarded.get("/jobs", headers=basic("alice", f"guess {i}")) for i in range(5)]
+    assert [a.status_code for a in answers] == [403, 403, 403, 429, 429]
+    throttled = answers[3]
+    assert throttled.json()["code"] == 429
+    assert 0 < int(throttled.headers["retry-after"]) <= 600
+    # the right password is refused too while the address is throttled: guessing stops
+    assert guarded.get("/jobs", headers=basic("alice", "correct horse")).status_code == 429
+    # public routes stay public
+    assert guarded.get("/collections", headers=basic("alice", "guess")).status_code == 200
+
+
+def test_unknown_user_names_are_counted_like_known_ones(guarded: TestClient) -> None:
+    statuses = [guarded.get("/jobs", headers=basic(f"nobody{i}", "x" * 9)).status_code
+                for i in range(4)]
+    assert statuses == [403, 403, 403, 429]
+
+
+def test_throttle_window_slides() -> None:
+    from ondemand.throttle import FailureThrottle
+
+    now = [0.0]
+    throttle = FailureThrottle(2, 10.0, clock=lambda: now[0])
+    keys = ("address:1.2.3.4", "user:alice")
+    throttle.failed(keys)
+    now[0] = 4.0
+    throttle.failed(("address:5.6.7.8", "user:alice"))
+    assert throttle.retry_after(keys) == 6  # the user name is over the limit until t=10
+    assert throttle.retry_after(("address:1.2.3.4", "user:bob")) == 0
+    now[0] = 10.5
+    assert throttle.retry_after(keys) == 0
+    throttle.failed(keys)
+    throttle.succeeded(keys)
+    assert throttle.retry_after(keys) == 0
