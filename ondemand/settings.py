@@ -50,6 +50,9 @@ class Settings:
     token_ttl_seconds: int = 24 * 3600
     signed_url_ttl_seconds: int = 900
     """Life of the signed tile URLs a browser map of an owner-only service gets."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins (``https://host:port``) browsers may call from with credentials; ``*``
+    (with users only) any origin without credentials. See docs/security.md."""
     login_max_failures: int = 10
     """Failed logins one client address (or one user name) may make per login window."""
     login_window_seconds: int = 300
@@ -140,6 +143,10 @@ class Settings:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
             )
+        if "ONDEMAND_CORS_ORIGINS" in env:
+            values["cors_origins"] = tuple(
+                o.strip() for o in env["ONDEMAND_CORS_ORIGINS"].split(",") if o.strip()
+            )
         for name in ("catalog_urls", "stac_apis", "stac_collections"):
             key = f"ONDEMAND_{name.upper()}"
             if key in env:
@@ -180,6 +187,7 @@ class Settings:
             "ONDEMAND_SIGN_HREFS": self.sign_hrefs or "",
             "ONDEMAND_AWS_NO_SIGN_REQUEST": "1" if self.aws_no_sign_request else "0",
             "ONDEMAND_GDAL_CONFIG": " ".join(f"{k}={v}" for k, v in self.gdal_config),
+            "ONDEMAND_CORS_ORIGINS": ",".join(self.cors_origins),
         }
         if self.users_file is not None:
             env["ONDEMAND_USERS_FILE"] = str(self.users_file)

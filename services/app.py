@@ -41,7 +41,11 @@ def create_app(settings: Settings, protocols: tuple[Protocol, ...] = PROTOCOLS) 
     routes: list[BaseRoute] = [route for p in protocols for route in protocol_routes(p)]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CORSMiddleware), Middleware(BasicAuthMiddleware)],
+        middleware=[
+            Middleware(CORSMiddleware, origins=settings.cors_origins,
+                       users=settings.users_file is not None),
+            Middleware(BasicAuthMiddleware),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

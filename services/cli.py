@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="server processes sharing the port, the job store and the cache (default 1)",
     )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN (https://host:port) call the API with credentials; "
+        "repeatable; '*' (with --users) lets any origin call without credentials",
+    )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
 
     users = commands.add_parser("users", help="manage user accounts")
@@ -193,6 +201,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         store=args.store,
         results=args.results,
         files_dir=args.files_dir,
+        cors_origins=tuple(args.cors_origin) if args.cors_origin else None,
     )
 
 
