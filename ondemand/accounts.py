@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +32,13 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 @dataclass(frozen=True)
 class Account:
-    """One user: name, salt and password hash (base64)."""
+    """One user: name, salt and password hash (base64), when the password was set."""
 
     name: str
     salt: str
     hash: str
+    changed: float = 0.0
+    """Epoch seconds of the last password change: tokens issued before it are void."""
 
     def verify(self, password: str) -> bool:
         """Whether ``password`` is this user's, in constant time."""
@@ -70,6 +73,7 @@ def new_account(name: str, password: str) -> Account:
         name=name,
         salt=base64.b64encode(salt).decode(),
         hash=base64.b64encode(_scrypt(password, salt)).decode(),
+        changed=time.time(),
     )
 
 
@@ -94,7 +98,8 @@ class AccountFile:
             return {}
         try:
             raw = json.loads(self.path.read_text())
-            return {u["name"]: Account(u["name"], u["salt"], u["hash"]) for u in raw["users"]}
+            return {u["name"]: Account(u["name"], u["salt"], u["hash"],
+                                       float(u.get("changed", 0.0))) for u in raw["users"]}
         except (ValueError, KeyError, TypeError) as exc:
             raise ArgumentInvalid(f"Users file {self.path} is damaged: {exc}") from None
 

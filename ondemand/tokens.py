@@ -41,13 +41,18 @@ class TokenStore:
 
     def user_of(self, token: str) -> str | None:
         """The user a live token belongs to; None for unknown, expired or revoked tokens."""
+        found = self.lookup(token)
+        return None if found is None else found[0]
+
+    def lookup(self, token: str) -> tuple[str, float] | None:
+        """The user of a live token and when it was issued (epoch seconds); None if dead."""
         with self.db.transaction() as tx:
             row = tx.one(
                 "SELECT user_id, expires FROM tokens WHERE digest = ?", (_digest(token),)
             )
         if row is None or row["expires"] < time.time():
             return None
-        return str(row["user_id"])
+        return str(row["user_id"]), float(row["expires"]) - self.ttl
 
     def revoke(self, token: str) -> None:
         """Make a token invalid now."""

@@ -55,10 +55,15 @@ class Authenticator:
             )
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() == "bearer":
-            user = self.tokens.user_of(value.strip())
-            if user is None or user not in self._accounts():
+            found = self.tokens.lookup(value.strip())
+            account = None if found is None else self._accounts().get(found[0])
+            if found is None or account is None:
                 raise AuthenticationFailed("Authorization token invalid or expired")
-            return user
+            if found[1] < account.changed:
+                raise AuthenticationFailed(
+                    "Authorization token revoked by a password change; log in again"
+                )
+            return found[0]
         if scheme.lower() == "basic":
             return self.basic(value.strip(), client)
         raise AuthenticationFailed(f"Invalid authentication scheme {scheme!r}: use Basic or Bearer")

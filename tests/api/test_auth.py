@@ -227,3 +227,19 @@ def test_throttle_window_slides() -> None:
     throttle.failed(keys)
     throttle.succeeded(keys)
     assert throttle.retry_after(keys) == 0
+
+
+def test_password_change_revokes_tokens(demo_data_dir: Path, tmp_path: Path) -> None:
+    accounts = AccountFile(tmp_path / "users.json")
+    accounts.add("carol", "first password")
+    settings = Settings(data_dir=demo_data_dir, demo=True, users_file=accounts.path)
+    with TestClient(create_app(settings)) as client:
+        token = client.get("/auth/login", headers=basic("carol", "first password")).json()
+        bearer = {"Authorization": f"Bearer {token['token']}"}
+        assert client.get("/jobs", headers=bearer).status_code == 200
+        accounts.add("carol", "second password")
+        refused = client.get("/jobs", headers=bearer)
+        assert refused.status_code == 403 and "password change" in refused.json()["message"]
+        again = client.get("/auth/login", headers=basic("carol", "second password")).json()
+        assert client.get("/jobs", headers={"Authorization": f"Bearer {again['token']}"}
+                          ).status_code == 200
