@@ -50,6 +50,9 @@ class Settings:
     token_ttl_seconds: int = 24 * 3600
     signed_url_ttl_seconds: int = 900
     """Life of the signed tile URLs a browser map of an owner-only service gets."""
+    public_url: str | None = None
+    """The URL clients reach the server at (``https://maps.example.org``); service URLs
+    and capabilities use it instead of the request's Host header."""
     cors_origins: tuple[str, ...] = ()
     """Origins (``https://host:port``) browsers may call from with credentials; ``*``
     (with users only) any origin without credentials. See docs/security.md."""
@@ -143,6 +146,8 @@ class Settings:
             values["catalogs"] = tuple(
                 Path(p) for p in env["ONDEMAND_CATALOGS"].split(os.pathsep) if p
             )
+        if "ONDEMAND_PUBLIC_URL" in env:
+            values["public_url"] = env["ONDEMAND_PUBLIC_URL"] or None
         if "ONDEMAND_CORS_ORIGINS" in env:
             values["cors_origins"] = tuple(
                 o.strip() for o in env["ONDEMAND_CORS_ORIGINS"].split(",") if o.strip()
@@ -188,6 +193,7 @@ class Settings:
             "ONDEMAND_AWS_NO_SIGN_REQUEST": "1" if self.aws_no_sign_request else "0",
             "ONDEMAND_GDAL_CONFIG": " ".join(f"{k}={v}" for k, v in self.gdal_config),
             "ONDEMAND_CORS_ORIGINS": ",".join(self.cors_origins),
+            "ONDEMAND_PUBLIC_URL": self.public_url or "",
         }
         if self.users_file is not None:
             env["ONDEMAND_USERS_FILE"] = str(self.users_file)

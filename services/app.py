@@ -17,6 +17,7 @@ from .basic_auth import BasicAuthMiddleware
 from .cors import CORSMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .protocol import Protocol, service_types
+from .public_url import PublicURLMiddleware
 from .registry import PROTOCOLS
 from .state import build_state
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings, protocols: tuple[Protocol, ...] = PROTOCOLS) 
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(PublicURLMiddleware, public_url=settings.public_url),
             Middleware(CORSMiddleware, origins=settings.cors_origins,
                        users=settings.users_file is not None),
             Middleware(BasicAuthMiddleware),

@@ -14,6 +14,8 @@ from ondemand.healing import check_job_store
 from ondemand.settings import Settings, parse_gdal_config
 from ondemand.store import sqlite_file
 
+from .public_url import parse_public_url
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
@@ -82,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="server processes sharing the port, the job store and the cache (default 1)",
+    )
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the URL clients reach the server at (behind a proxy: https://maps.example.org); "
+        "service URLs and capabilities use it instead of the Host header",
     )
     serve.add_argument(
         "--cors-origin",
@@ -202,6 +211,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         results=args.results,
         files_dir=args.files_dir,
         cors_origins=tuple(args.cors_origin) if args.cors_origin else None,
+        public_url=args.public_url,
     )
 
 
@@ -278,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ondemand: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
+        if settings.public_url:
+            parse_public_url(settings.public_url)
         store_file = sqlite_file(settings.store, settings.data_dir)
         if store_file is not None:
             check_job_store(store_file)

@@ -104,3 +104,27 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404
     assert set(response.json()) == {"code", "message"}
+
+
+def test_public_url_replaces_the_host_header(demo_data_dir: Path) -> None:
+    settings = Settings(data_dir=demo_data_dir, demo=True,
+                        public_url="https://maps.example.org/ondemand/")
+    with TestClient(create_app(settings)) as public:
+        job = public.post("/jobs/on_demand", json={"process_graph": {
+            "process_id": "max_time", "args": {"imagery": {"product_id": "S2_L2A_T32TPS_20M"}}}})
+        assert job.status_code == 200, job.text
+        made = public.post("/services", json={"job_id": job.json()["job_id"], "type": "xyz"},
+                           headers={"Host": "attacker.example"})
+        assert made.status_code == 200, made.text
+        url = made.json()["service_url"]
+        assert url.startswith("https://maps.example.org/ondemand/services/"), url
+        assert "attacker" not in public.get("/", headers={"Host": "attacker.example"}).text
+
+
+@pytest.mark.parametrize("url", ["ftp://x.example", "https://", "https://u:p@x.example",
+                                 "x.example"])
+def test_unusable_public_url_is_refused(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from services.cli import main
+
+    assert main(["serve", "--public-url", url, "--port", "1"]) == 2
+    assert "--public-url" in capsys.readouterr().err
