@@ -148,3 +148,24 @@ def test_a_raster_graph_cannot_be_written_as_a_table(client: TestClient) -> None
     response = client.post("/jobs/execute", json=body)
     assert response.status_code == 400
     assert "GPKG" in response.json()["message"]
+
+
+def test_unreadable_polygon_file_names_no_server_path(client: TestClient) -> None:
+    """GDAL's message names the file by its full path; the answer names it as the user did."""
+    import zipfile
+
+    name = "broken.zip"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("a.shp", b"not a shapefile")
+        out.writestr("a.shx", b"nope")
+    assert client.put(f"/files/me/{name}", content=archive.getvalue()).status_code == 204
+    try:
+        body = draft_request()
+        body["process_graph"]["args"]["regions"] = f"/users/me/files/{name}"
+        response = client.post("/jobs/execute", json=body)
+        assert response.status_code == 400, response.text
+        message = response.json()["message"]
+        assert name in message and "/tmp" not in message and "/files/local" not in message
+    finally:
+        client.delete(f"/files/me/{name}")

@@ -29,6 +29,7 @@ from rasterio.crs import CRS
 from ...errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
 from ...geometry import WGS84, check_in_crs_area, reproject
 from ...graph import thaw
+from ...text import without_paths
 from ...userfiles import UserFiles
 from ...window import parse_crs
 
@@ -205,7 +206,8 @@ def _from_ogr(source: str, name: str) -> Regions:
     try:
         meta, _, wkb, fields = pyogrio.raw.read(source, max_features=MAX_FEATURES + 1)
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        raise FileContentInvalid(f"{name} cannot be read: {exc}") from None
+        detail = without_paths(str(exc), source)
+        raise FileContentInvalid(f"{name} cannot be read: {detail}") from None
     if meta.get("crs") is None:
         raise FileContentInvalid(f"{name} has no coordinate reference system (.prj)")
     geometries = np.asarray(shapely.from_wkb(wkb))
