@@ -160,7 +160,7 @@ def test_modes_do_not_silently_switch(client: TestClient) -> None:
     client.post("/services", json={"job_id": job_id, "type": "xyz"})
     refused = client.post(f"/jobs/{job_id}/batch")
     assert refused.status_code == 400 and refused.json()["code"] == 10005
-    assert "DELETE /jobs/{id}/on_demand" in refused.json()["message"]
+    assert f"DELETE /jobs/{job_id}/on_demand" in refused.json()["message"]
     assert client.get(f"/jobs/{job_id}").json()["mode"] == "on_demand"
     assert client.delete(f"/jobs/{job_id}/on_demand").status_code == 204
     assert client.post(f"/jobs/{job_id}/batch").status_code == 204

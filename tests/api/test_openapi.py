@@ -106,7 +106,9 @@ def server_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     data_dir = tmp_path_factory.mktemp("openapi")
     AccountFile(data_dir / "users.json").add(*USER)
     settings_ = Settings(data_dir=data_dir, catalogs=catalogs, users_file=data_dir / "users.json",
-                         max_file_bytes=64 * 1024, user_quota_bytes=256 * 1024)
+                         max_file_bytes=64 * 1024, user_quota_bytes=256 * 1024,
+                         login_max_failures=1_000_000)  # fuzzing sends many wrong passwords;
+    # the login throttle (429) has its own tests in test_auth.py
     with live_server(settings_) as url:
         yield url
 
