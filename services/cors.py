@@ -4,8 +4,8 @@
   ``Access-Control-Allow-Credentials: true`` on every endpoint and method.
 - ``--cors-origin '*'`` (with user accounts only) answers ``*`` without credentials on
   every endpoint: browser clients send their token in ``Authorization``.
-- Otherwise (the default) any origin may read public resources (discovery and the
-  capability URLs under ``/services/{id}/``) with GET, answered ``*`` without
+- Otherwise (the default) any origin may read public resources (discovery, openEO
+  discovery, and the capability URLs under ``/services/{id}/``) with GET, answered ``*`` without
   credentials; nothing else gets CORS headers.
 - ``null`` is never echoed or allowed. A request that can change something (any
   method but GET, HEAD, OPTIONS) from an origin that is neither the server's own
@@ -32,7 +32,9 @@ EXPOSE_HEADERS = (
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC = re.compile(
     r"^/(?:|data|collections(?:/.*)?|processes(?:/.*)?|capabilities(?:/.*)?|openapi\.json"
-    r"|services/[0-9a-f]{8,64}/.+)$"
+    r"|services/[0-9a-f]{8,64}/.+|\.well-known/openeo"
+    r"|openeo/1\.2(?:/|/conformance|/collections(?:/.*)?|/processes(?:/.*)?|/file_formats"
+    r"|/service_types|/udf_runtimes)?)$"
 )
 """Paths anyone may read cross-origin by default (services: capability URLs below an id)."""
 
