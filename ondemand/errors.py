@@ -149,7 +149,7 @@ class LoginThrottled(AuthenticationFailed):
 
     code = 429
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

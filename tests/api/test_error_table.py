@@ -34,7 +34,8 @@ OPENEO_CODES = {
     "FormatUnsupported", "FormatArgumentUnsupported", "FormatArgumentInvalid",
 }
 PROPRIETARY = {
-    "BadRequest", "NoDataAvailable", "PayloadTooLarge", "RemoteUnavailable", "AssetUnreadable"
+    "BadRequest", "NoDataAvailable", "PayloadTooLarge", "RemoteUnavailable", "AssetUnreadable",
+    "TooManyRequests",
 }
 """Codes of errors openEO has no code for."""
 
@@ -56,6 +57,7 @@ STATUS = {
     errors.ResultStorageFailed: 503,
     errors.RemoteUnavailable: 503,
     errors.AssetUnreadable: 502,
+    errors.LoginThrottled: 429,
 }
 """The draft API's statuses; every other engine error is the client's: 400."""
 

@@ -104,7 +104,8 @@ def secured(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         data_dir=data_dir,
         catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
         users_file=data_dir / "users.json",
-    )
+        login_max_failures=1_000_000,  # every route gets wrong credentials; the login
+    )  # throttle (429) has its own tests in test_auth.py
     with TestClient(create_app(settings)) as client:
         yield client
 
