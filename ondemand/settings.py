@@ -53,6 +53,9 @@ class Settings:
     public_url: str | None = None
     """The URL clients reach the server at (``https://maps.example.org``); service URLs
     and capabilities use it instead of the request's Host header."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of reverse proxies whose ``X-Forwarded-For``, ``-Proto`` and
+    ``-Host`` headers are believed; from anyone else they are ignored."""
     cors_origins: tuple[str, ...] = ()
     """Origins (``https://host:port``) browsers may call from with credentials; ``*``
     (with users only) any origin without credentials. See docs/security.md."""
@@ -152,6 +155,10 @@ class Settings:
             values["cors_origins"] = tuple(
                 o.strip() for o in env["ONDEMAND_CORS_ORIGINS"].split(",") if o.strip()
             )
+        if "ONDEMAND_TRUSTED_PROXIES" in env:
+            values["trusted_proxies"] = tuple(
+                o.strip() for o in env["ONDEMAND_TRUSTED_PROXIES"].split(",") if o.strip()
+            )
         for name in ("catalog_urls", "stac_apis", "stac_collections"):
             key = f"ONDEMAND_{name.upper()}"
             if key in env:
@@ -194,6 +201,7 @@ class Settings:
             "ONDEMAND_GDAL_CONFIG": " ".join(f"{k}={v}" for k, v in self.gdal_config),
             "ONDEMAND_CORS_ORIGINS": ",".join(self.cors_origins),
             "ONDEMAND_PUBLIC_URL": self.public_url or "",
+            "ONDEMAND_TRUSTED_PROXIES": ",".join(self.trusted_proxies),
         }
         if self.users_file is not None:
             env["ONDEMAND_USERS_FILE"] = str(self.users_file)

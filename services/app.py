@@ -43,7 +43,8 @@ def create_app(settings: Settings, protocols: tuple[Protocol, ...] = PROTOCOLS) 
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(PublicURLMiddleware, public_url=settings.public_url),
+            Middleware(PublicURLMiddleware, public_url=settings.public_url,
+                       trusted_proxies=settings.trusted_proxies),
             Middleware(CORSMiddleware, origins=settings.cors_origins,
                        users=settings.users_file is not None),
             Middleware(BasicAuthMiddleware),

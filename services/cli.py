@@ -14,7 +14,8 @@ from ondemand.healing import check_job_store
 from ondemand.settings import Settings, parse_gdal_config
 from ondemand.store import sqlite_file
 
-from .public_url import parse_public_url
+from .connection import TimedH11Protocol
+from .public_url import parse_networks, parse_public_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="the URL clients reach the server at (behind a proxy: https://maps.example.org); "
         "service URLs and capabilities use it instead of the Host header",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=None,
+        metavar="ADDRESS",
+        help="a reverse proxy (IP address or network) whose X-Forwarded-For/-Proto/-Host "
+        "headers are believed; repeatable (default: none, the headers are ignored)",
     )
     serve.add_argument(
         "--cors-origin",
@@ -212,6 +221,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         files_dir=args.files_dir,
         cors_origins=tuple(args.cors_origin) if args.cors_origin else None,
         public_url=args.public_url,
+        trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
     )
 
 
@@ -225,14 +235,19 @@ def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
     """The uvicorn options ``ondemand serve`` runs with (explicit connection limits).
 
     The server is asynchronous: a client trickling its headers or body holds only its
-    own connection, never a worker thread or the event loop.
+    own connection, never a worker thread or the event loop, and not for long: the h11
+    protocol with read time-outs (:mod:`services.connection`) closes it. uvicorn's own
+    proxy-header handling is off: :mod:`services.public_url` believes forwarded headers
+    from ``--trusted-proxy`` addresses only.
     """
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,
+        "http": TimedH11Protocol,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "h11_max_incomplete_event_size": MAX_INCOMPLETE_EVENT_BYTES,
+        "proxy_headers": False,
     }
 
 
@@ -290,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if settings.public_url:
             parse_public_url(settings.public_url)
+        parse_networks(settings.trusted_proxies)
         store_file = sqlite_file(settings.store, settings.data_dir)
         if store_file is not None:
             check_job_store(store_file)
