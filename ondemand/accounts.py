@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ArgumentInvalid
+from .text import without_paths
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 """User names double as ``user_id`` in URLs and folder names: a safe, short alphabet."""
@@ -101,7 +102,8 @@ class AccountFile:
             return {u["name"]: Account(u["name"], u["salt"], u["hash"],
                                        float(u.get("changed", 0.0))) for u in raw["users"]}
         except (ValueError, KeyError, TypeError) as exc:
-            raise ArgumentInvalid(f"Users file {self.path} is damaged: {exc}") from None
+            raise ArgumentInvalid(f"Users file {self.path.name} is damaged: "
+                                  f"{without_paths(str(exc), str(self.path))}") from None
 
     def save(self, accounts: dict[str, Account]) -> None:
         """Write all accounts (temporary file + rename, owner-only permissions)."""
@@ -127,6 +129,6 @@ class AccountFile:
         """Remove a user (ArgumentInvalid if absent)."""
         accounts = self.load()
         if name not in accounts:
-            raise ArgumentInvalid(f"No user {name!r} in {self.path}")
+            raise ArgumentInvalid(f"No user {name!r} in {self.path.name}")
         del accounts[name]
         self.save(accounts)

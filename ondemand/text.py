@@ -42,6 +42,20 @@ _ABSOLUTE = re.compile(r"(?<![\w:/])(?:/[^\s/'\"(),;]+)+/([^\s/'\"(),;]+)")
 """An absolute POSIX path; group 1 is its last segment."""
 
 
+def file_label(path: object, base: object = None) -> str:
+    """How messages name a file: a URL as it is, a local file relative to ``base`` (when
+    under it) or by its folder and name, never by its absolute path on the server."""
+    text = str(path)
+    if "://" in text:
+        return text
+    if base is not None:
+        prefix = str(base).rstrip("/") + "/"
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    parts = text.rstrip("/").rsplit("/", 2)
+    return "/".join(parts[-2:]) if len(parts) > 2 else parts[-1]
+
+
 def without_paths(text: str, *known: str) -> str:
     """``text`` (an error message) with server paths reduced to their file names."""
     for path in known:

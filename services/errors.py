@@ -193,8 +193,6 @@ def error_headers(exc: errors.OnDemandError) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if isinstance(exc, errors.LoginThrottled):
         return {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, errors.LoginThrottled):
-        return {"Retry-After": str(exc.retry_after)}
     return {}
 
 

@@ -28,6 +28,7 @@ from ..jobgraphs import expand, registry_for
 from ..joblogs import LogEntry
 from ..jobs import JobRecord, now
 from ..layer import acquisition_times
+from ..text import without_paths
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
@@ -119,7 +120,8 @@ def run_batch(job: JobRecord, ctx: RunContext) -> Outcome:
             message = str(exc)
         else:
             log.exception("batch run %s of job %s failed", run_id, job.job_id)
-            message = f"The batch run failed unexpectedly ({type(exc).__name__}: {exc})"
+            message = ("The batch run failed unexpectedly "
+                       f"({type(exc).__name__}: {without_paths(str(exc))})")
         ctx.store.fail(job.job_id, run_id, message)
         return "error"
 
@@ -254,7 +256,8 @@ def _chunk_result(
         if isinstance(exc, OnDemandError):
             raise _ChunkFailed(f"{chunk.describe(total).capitalize()} failed: {exc.message}")
         raise _ChunkFailed(
-            f"{chunk.describe(total).capitalize()} failed: {type(exc).__name__}: {exc}"
+            f"{chunk.describe(total).capitalize()} failed: {type(exc).__name__}: "
+            f"{without_paths(str(exc))}"
         )
     assert isinstance(result, ChunkResult)
     return result

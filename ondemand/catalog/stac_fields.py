@@ -18,6 +18,7 @@ import rasterio
 from rasterio.crs import CRS
 
 from ..errors import CatalogInvalid
+from ..text import file_label
 from ..window import parse_crs
 from .item_index import exteriors
 
@@ -80,7 +81,8 @@ def item_crs(it: pystac.Item, assets: Mapping[str, Asset]) -> CRS:
     first = next(iter(assets.values()))
     with rasterio.open(first.href) as ds:
         if ds.crs is None:
-            raise CatalogInvalid(f"Item {it.id!r}: no proj:* CRS and {first.href} has no CRS")
+            raise CatalogInvalid(f"Item {it.id!r}: no proj:* CRS and {file_label(first.href)} "
+                                 "has no CRS")
         return CRS.from_user_input(ds.crs)
 
 

@@ -13,6 +13,7 @@ import morecantile
 import numpy as np
 import pytest
 from affine import Affine
+from rasterio.io import MemoryFile
 from starlette.testclient import TestClient
 
 from ondemand.settings import Settings
@@ -107,3 +108,44 @@ def test_missing_asset_at_start_disables_the_item(
                                                       "output": {"format": "GTiff"}})
         assert response.status_code == 200, response.text
     assert any("i1" in r.getMessage() and "disabled" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("keep", [300, 0.5], ids=["header-cut", "half-file"])
+def test_truncated_cog_at_start(tmp_path: Path, keep: float,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    """A file cut short before start: the server starts, the item is either disabled with a
+    warning or a 502 naming it, the item's neighbours and other collections are served."""
+    catalog = _catalog(tmp_path)
+    good_pixels = np.arange(1, 65 * 65 + 1, dtype=np.uint16).reshape(65, 65) % 997 + 1
+    other = make_collection(tmp_path / "good", [
+        ("g1", datetime(2021, 5, 1, tzinfo=UTC), {"B1": (good_pixels, 0.0, 1.0, 0.0)})],
+        32633, Affine(100, 0, 600000, 0, -100, 5000000), collection_id="good")
+    path = _asset(tmp_path, "i2")
+    data = path.read_bytes()
+    path.write_bytes(data[: int(keep if keep >= 1 else len(data) * keep)])
+    settings = Settings(data_dir=tmp_path / "data", catalogs=(catalog, other))
+    with caplog.at_level(logging.WARNING), \
+            TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        ids = [i.id for i in _state(client).catalog.get("damaged").items]
+        both = client.post("/jobs/execute", json={"process_graph": _graph(),
+                                                  "output": {"format": "GTiff"}})
+        if "i2" in ids:
+            _assert_names_the_asset(both)
+        else:
+            assert any("i2" in r.getMessage() for r in caplog.records)
+            assert both.status_code == 200, both.text
+        first = _graph()
+        first["load"]["arguments"]["temporal_extent"] = ["2020-01-01", "2020-01-01T12:00:00Z"]
+        alone = client.post("/jobs/execute", json={"process_graph": first,
+                                                   "output": {"format": "GTiff"}})
+        good = _graph()
+        good["load"]["arguments"]["id"] = "good"
+        elsewhere = client.post("/jobs/execute", json={"process_graph": good,
+                                                       "output": {"format": "GTiff"}})
+    for response, source in ((alone, None), (elsewhere, good_pixels)):
+        assert response.status_code == 200, response.text
+        with MemoryFile(response.content) as mem, mem.open() as tif:
+            values = tif.read(1, masked=True)
+        assert values.count() > 0
+        if source is not None:
+            assert set(np.unique(values.compressed())) <= set(np.unique(source).astype(float))
