@@ -11,13 +11,28 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from typing import Protocol
+
+
+class LoginThrottle(Protocol):
+    """What the authenticator asks of a failed-login counter."""
+
+    def retry_after(self, keys: Iterable[str]) -> int:
+        """Seconds until every key may try again (0: they may now)."""
+
+    def failed(self, keys: Iterable[str]) -> None:
+        """Count one failure for each key."""
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        """Forget the failures of these keys."""
+
 
 MAX_KEYS = 10_000
 """Keys remembered at most (the least recently failing are forgotten first)."""
 
 
 class FailureThrottle:
-    """At most ``max_failures`` failures per key within ``window_seconds``."""
+    """In one process: at most ``max_failures`` failures per key within ``window_seconds``."""
 
     def __init__(self, max_failures: int, window_seconds: float,
                  clock: Callable[[], float] = time.monotonic) -> None:

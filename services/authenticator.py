@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from ondemand.accounts import Account, AccountFile, dummy_account
 from ondemand.errors import AuthenticationFailed, AuthenticationRequired, LoginThrottled
-from ondemand.throttle import FailureThrottle
+from ondemand.throttle import FailureThrottle, LoginThrottle
 from ondemand.tokens import TokenStore
 
 BASIC_CACHE_SECONDS = 300.0
@@ -22,10 +22,10 @@ class Authenticator:
     """Turns an ``Authorization`` header into a user id."""
 
     def __init__(self, accounts: AccountFile, tokens: TokenStore,
-                 throttle: FailureThrottle | None = None) -> None:
+                 throttle: LoginThrottle | None = None) -> None:
         self.accounts = accounts
         self.tokens = tokens
-        self.throttle = throttle or FailureThrottle(10, 300.0)
+        self.throttle: LoginThrottle = throttle or FailureThrottle(10, 300.0)
         self._lock = threading.Lock()
         self._loaded: tuple[float, dict[str, Account]] = (-1.0, {})
         self._verified: OrderedDict[str, tuple[str, float]] = OrderedDict()

@@ -21,10 +21,10 @@ from ondemand.demo import ensure_demo_catalog
 from ondemand.engine import Engine
 from ondemand.graphstore import ProcessGraphStore
 from ondemand.jobs import JobStore
+from ondemand.login_failures import SharedFailureThrottle
 from ondemand.settings import Settings
 from ondemand.signing import UrlSigner
 from ondemand.store import Database, open_database
-from ondemand.throttle import FailureThrottle
 from ondemand.tokens import TokenStore
 from ondemand.userfiles import sweep_uploads
 
@@ -92,7 +92,9 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     tokens = TokenStore(database, settings.token_ttl_seconds)
     auth = None
     if settings.users_file is not None:
-        throttle = FailureThrottle(settings.login_max_failures, settings.login_window_seconds)
+        throttle = SharedFailureThrottle(settings.data_dir / "logins.sqlite",
+                                         settings.login_max_failures,
+                                         settings.login_window_seconds)
         auth = Authenticator(AccountFile(settings.users_file), tokens, throttle)
     tiles = TileCache(settings.data_dir / "cache" / "tiles", settings.cache_bytes)
     state = AppState(

@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ondemand.accounts import AccountFile
+from ondemand.demo import ensure_demo_catalog
 from ondemand.errors import ArgumentInvalid
 from ondemand.settings import Settings
 from services import create_app
@@ -25,6 +26,13 @@ def basic(name: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
+def own_state(demo_data_dir: Path, data_dir: Path, **options: object) -> Settings:
+    """Settings serving the demo catalog with their own data dir: failed logins counted
+    there (shared by a server's processes) start from zero for each server."""
+    return Settings(data_dir=data_dir, catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
+                    **options)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("users") / "users.json"
@@ -35,8 +43,10 @@ def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def secured(demo_data_dir: Path, users_file: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=demo_data_dir, demo=True, users_file=users_file)
+def secured(demo_data_dir: Path, users_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = own_state(demo_data_dir, tmp_path_factory.mktemp("secured"),
+                         users_file=users_file)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -186,9 +196,9 @@ def test_removed_user_loses_access(secured: TestClient, users_file: Path) -> Non
 
 
 @pytest.fixture
-def guarded(demo_data_dir: Path, users_file: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=demo_data_dir, demo=True, users_file=users_file,
-                        login_max_failures=3, login_window_seconds=600)
+def guarded(demo_data_dir: Path, users_file: Path, tmp_path: Path) -> Iterator[TestClient]:
+    settings = own_state(demo_data_dir, tmp_path, users_file=users_file,
+                         login_max_failures=3, login_window_seconds=600)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -243,3 +253,44 @@ def test_password_change_revokes_tokens(demo_data_dir: Path, tmp_path: Path) -> 
         again = client.get("/auth/login", headers=basic("carol", "second password")).json()
         assert client.get("/jobs", headers={"Authorization": f"Bearer {again['token']}"}
                           ).status_code == 200
+
+
+def test_failed_logins_are_shared_by_the_server_processes(
+    demo_data_dir: Path, users_file: Path, tmp_path: Path
+) -> None:
+    """Two apps on one data dir, as ``--workers 2`` runs them: failures add up."""
+    settings = own_state(demo_data_dir, tmp_path, users_file=users_file,
+                         login_max_failures=3, login_window_seconds=600)
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        statuses = [client.get("/jobs", headers=basic("alice", f"guess {i}")).status_code
+                    for i, client in enumerate((one, two, one, two, one))]
+        assert statuses == [403, 403, 403, 429, 429]
+        assert two.get("/jobs", headers=basic("bob", "battery staple")).status_code == 429
+    assert (tmp_path / "logins.sqlite").is_file()
+
+
+def test_shared_throttle_window_slides_and_heals(tmp_path: Path) -> None:
+    from ondemand.login_failures import SharedFailureThrottle
+
+    now = [1000.0]
+    path = tmp_path / "logins.sqlite"
+    first = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
+    second = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
+    keys = ("address:1.2.3.4", "user:alice")
+    first.failed(keys)
+    now[0] = 1004.0
+    second.failed(("address:5.6.7.8", "user:alice"))
+    assert first.retry_after(keys) == 6  # the user name is over the limit until t=1010
+    assert second.retry_after(("address:1.2.3.4", "user:bob")) == 0
+    now[0] = 1010.5
+    assert second.retry_after(keys) == 0
+    first.failed(keys)
+    first.failed(keys)
+    assert second.retry_after(keys) == 10
+    second.succeeded(keys)
+    assert first.retry_after(keys) == 0
+    path.write_bytes(b"not a database" * 100)
+    third = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
+    third.failed(keys)
+    assert third.retry_after(keys) == 0
+    assert list(tmp_path.glob("logins.sqlite.corrupt-*"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -9,11 +10,13 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from ondemand.accounts import AccountFile
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from tests.support.live import free_port
@@ -36,17 +39,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-@pytest.fixture(scope="module")
-def server(
-    demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, int]]:
+@contextmanager
+def serving(data_dir: Path, catalogs: list[Path], *extra: str,
+            env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``ondemand serve --workers 2`` on a free loopback port; its URL and process id."""
     port = free_port()
     command = [sys.executable, "-m", "services.cli", "serve", "--workers", "2",
-               "--port", str(port), "--data-dir", str(tmp_path_factory.mktemp("workers")),
-               "--log-level", "warning"]  # fmt: skip
-    for path in ensure_demo_catalog(demo_data_dir):
+               "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning",
+               *extra]  # fmt: skip
+    for path in catalogs:
         command += ["--catalog", str(path)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               start_new_session=True, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -66,6 +70,14 @@ def server(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(
+    demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    with serving(tmp_path_factory.mktemp("workers"), ensure_demo_catalog(demo_data_dir)) as s:
+        yield s
 
 
 def test_two_worker_processes_serve(server: tuple[str, int]) -> None:
@@ -115,7 +127,29 @@ def test_settings_survive_the_trip_to_the_workers(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path, catalogs=(tmp_path / "a.json", tmp_path / "b.json"), demo=True,
         max_pixels=123, eval_timeout_seconds=1.5, users_file=tmp_path / "u.json",
+        trusted_proxies=("10.0.0.0/8", "::1"), cors_origins=("https://a.example",),
+        public_url="https://maps.example.org", login_max_failures=7,
     )  # fmt: skip
     assert Settings.from_env(settings.to_env()) == Settings(
         **{**settings.__dict__, "host": Settings().host, "port": Settings().port}
     )
+
+
+def test_failed_logins_are_counted_across_worker_processes(
+    demo_data_dir: Path, tmp_path: Path
+) -> None:
+    """Guesses on fresh connections reach both processes; the limit holds for the sum."""
+    users = tmp_path / "users.json"
+    AccountFile(users).add("alice", "correct horse battery")
+    wrong = base64.b64encode(b"alice:wrong guess").decode()
+    with serving(tmp_path / "data", ensure_demo_catalog(demo_data_dir), "--users", str(users),
+                 env={"ONDEMAND_LOGIN_MAX_FAILURES": "4"}) as (base, pid):
+        deadline = time.monotonic() + 30
+        while len(_children(pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        statuses = []
+        for _ in range(12):
+            with httpx.Client(timeout=60) as client:  # a fresh connection each time
+                response = client.get(f"{base}/jobs", headers={"Authorization": f"Basic {wrong}"})
+                statuses.append(response.status_code)
+    assert statuses == [403] * 4 + [429] * 8, statuses
