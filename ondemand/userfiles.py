@@ -1,20 +1,11 @@
 """User files: one folder per user, confined paths, atomic writes, a size limit, a quota.
 
-<<<<<<< HEAD
 A user's files live under ``FILES_ROOT / <user_id>``, where the files root is
-``data_dir / "files"`` or a shared folder (``--files-dir``) that every server mounts. Every path is
-checked before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty
-segments, no absolute paths or drive letters, no backslashes, control characters or NUL,
-nothing still URL-encoded after the one decoding HTTP does, no segment starting with a
-dot, segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
-are never followed. An upload is written to a hidden temporary file beside its target
-and renamed over it once complete, so a half-written file is never visible.
-=======
-A user's files live under ``data_dir / "files" / <user_id>``. Every path is checked
-before it touches the disk (:func:`check_path`): no ``..``, ``.`` or empty segments,
-no absolute paths or drive letters, no backslashes, control characters or NUL, nothing
-still URL-encoded after the one decoding HTTP does, no segment starting with a dot,
-segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
+``data_dir / "files"`` or a shared folder (``--files-dir``) that every server mounts.
+Every path is checked before it touches the disk (:func:`check_path`): no ``..``, ``.``
+or empty segments, no absolute paths or drive letters, no backslashes, control
+characters or NUL, nothing still URL-encoded after the one decoding HTTP does, no
+segment starting with a dot, segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
 are never followed. Names are stored in Unicode NFC, so the NFC and NFD spellings
 of one name are one file.
 
@@ -26,7 +17,6 @@ whose process died and is removed (at start, :func:`sweep_uploads`, and before e
 of the user's uploads). The quota counts committed files only; commits of one user
 are serialised across threads and processes, so concurrent uploads never take the
 total over the quota.
->>>>>>> d19341d (Uploads: temporary files in a per-user staging folder, locked while written and swept when dead (at start and before each upload); the quota counts committed files under a per-user lock shared by processes; listings and quota walks tolerate files replaced meanwhile; commits recreate a folder a concurrent delete removed; names stored in NFC)
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ Login tokens live in the job store (:mod:`ondemand.store`), so they share its fa
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import sqlite3
 from pathlib import Path
