@@ -5,9 +5,9 @@ A user's files live under ``FILES_ROOT / <user_id>``, where the files root is
 Every path is checked before it touches the disk (:func:`check_path`): no ``..``, ``.``
 or empty segments, no absolute paths or drive letters, no backslashes, control
 characters or NUL, nothing still URL-encoded after the one decoding HTTP does, no
-segment starting with a dot, segments of at most 255 bytes and paths of at most 1024. Symlinks inside the folder
-are never followed. Names are stored in Unicode NFC, so the NFC and NFD spellings
-of one name are one file.
+segment starting with a dot, segments of at most 255 bytes and paths of at most 1024.
+Symlinks inside the folder are never followed. Names are stored in Unicode NFC, so the
+NFC and NFD spellings of one name are one file.
 
 An upload is written to a temporary file in the user's hidden staging folder
 (``.staging``, unreachable by any checked path) and renamed over its target once
@@ -300,9 +300,9 @@ class Upload:
                 except (FileExistsError, NotADirectoryError):
                     raise FilePathInvalid(f"A folder of {self._name!r} is now a file") from None
                 os.replace(self._temp, self.target)
+                info = os.lstat(self.target)  # under the lock: a delete may follow at once
         finally:
             self.abort()
-        info = os.lstat(self.target)
         return FileInfo(self._name, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
     def abort(self) -> None:

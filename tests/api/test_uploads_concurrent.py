@@ -106,7 +106,8 @@ def test_sixteen_concurrent_uploads_near_full_quota(api: TestClient, root: Path)
 
 def test_killed_upload_neither_counts_nor_stays(root: Path) -> None:
     settings = _settings(root)
-    files = UserFiles.of(settings.data_dir, "local", max_file_bytes=MAX_FILE, quota_bytes=QUOTA)
+    files = UserFiles.of(settings.files_root, "local", max_file_bytes=MAX_FILE,
+                         quota_bytes=QUOTA)
     files.write("a.bin", [b"a" * 3000])
     files.write("b.bin", [b"b" * 3000])
     killed = files.begin("big.bin")
@@ -124,7 +125,8 @@ def test_killed_upload_neither_counts_nor_stays(root: Path) -> None:
 
 def test_interrupted_uploads_are_swept_at_start(root: Path) -> None:
     settings = _settings(root)
-    files = UserFiles.of(settings.data_dir, "local", max_file_bytes=MAX_FILE, quota_bytes=QUOTA)
+    files = UserFiles.of(settings.files_root, "local", max_file_bytes=MAX_FILE,
+                         quota_bytes=QUOTA)
     files.write("sub/a.bin", [b"a" * 10])
     staging = files.root / ".staging"
     staging.mkdir(exist_ok=True)
@@ -138,7 +140,8 @@ def test_interrupted_uploads_are_swept_at_start(root: Path) -> None:
 
 def test_a_running_upload_is_not_swept(root: Path) -> None:
     settings = _settings(root)
-    files = UserFiles.of(settings.data_dir, "local", max_file_bytes=MAX_FILE, quota_bytes=QUOTA)
+    files = UserFiles.of(settings.files_root, "local", max_file_bytes=MAX_FILE,
+                         quota_bytes=QUOTA)
     running = files.begin("slow.bin")
     running.write(b"s" * 100)
     files.write("other.bin", [b"o"])  # sweeps dead uploads, never a live one
