@@ -81,7 +81,7 @@ def _p99(samples: list[float]) -> float:
 def _scenario(data_dir: Path, users: Path, clients: int, seconds: float,
               max_failures: int) -> tuple[list[float], list[float], dict[int, int]]:
     env_extra = ["--users", str(users)]
-    for stale in data_dir.glob("logins.sqlite*"):  # failed logins of an earlier scenario
+    for stale in data_dir.glob("jobs.sqlite*"):  # failed logins of an earlier scenario
         stale.unlink()
     os.environ["ONDEMAND_LOGIN_MAX_FAILURES"] = str(max_failures)
     with running_server(data_dir, *env_extra) as server:

@@ -92,8 +92,7 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     tokens = TokenStore(database, settings.token_ttl_seconds)
     auth = None
     if settings.users_file is not None:
-        throttle = SharedFailureThrottle(settings.data_dir / "logins.sqlite",
-                                         settings.login_max_failures,
+        throttle = SharedFailureThrottle(database, settings.login_max_failures,
                                          settings.login_window_seconds)
         auth = Authenticator(AccountFile(settings.users_file), tokens, throttle)
     tiles = TileCache(settings.data_dir / "cache" / "tiles", settings.cache_bytes)

@@ -120,6 +120,16 @@ def _job_dialect_and_logs(tx: Transaction, dialect: str) -> None:
     tx.run("CREATE INDEX IF NOT EXISTS job_logs_job ON job_logs (job_id, entry_id)")
 
 
+def _login_failures(tx: Transaction, dialect: str) -> None:
+    """Version 8: failed logins per client address and user name (the login throttle)."""
+    tx.run(
+        "CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, "
+        f"failed_at {_TYPES[dialect]['real']} NOT NULL)"
+    )
+    tx.run("CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, failed_at)")
+    tx.run("CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures (failed_at)")
+
+
 MIGRATIONS: tuple[Callable[[Transaction, str], None], ...] = (
     _jobs_and_services,
     _batch,
@@ -128,6 +138,7 @@ MIGRATIONS: tuple[Callable[[Transaction, str], None], ...] = (
     _process_graphs,
     _signing_keys,
     _job_dialect_and_logs,
+    _login_failures,
 )
 """Migration ``i`` brings the schema to version ``i + 1``."""
 

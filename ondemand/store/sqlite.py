@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..healing import check_job_store
+from ..healing import check_job_store, exclusive
 from .base import Params, Row
 from .migrations import migrate
 
@@ -63,15 +63,18 @@ class SQLiteDatabase:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        check_job_store(path)
-        db = sqlite3.connect(path, timeout=30.0)
-        try:
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA journal_mode=WAL")
-        finally:
-            db.close()
-        with self.transaction() as tx:
-            migrate(tx, self.dialect)
+        # one process at a time checks, creates and migrates: another process starting
+        # now must not see a half-created file and call it damaged
+        with exclusive(path):
+            check_job_store(path)
+            db = sqlite3.connect(path, timeout=30.0)
+            try:
+                db.execute("PRAGMA busy_timeout=30000")
+                db.execute("PRAGMA journal_mode=WAL")
+            finally:
+                db.close()
+            with self.transaction() as tx:
+                migrate(tx, self.dialect)
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteTransaction]:

@@ -15,7 +15,9 @@ from starlette.testclient import TestClient
 from ondemand.accounts import AccountFile
 from ondemand.demo import ensure_demo_catalog
 from ondemand.errors import ArgumentInvalid
+from ondemand.login_failures import SharedFailureThrottle
 from ondemand.settings import Settings
+from ondemand.store import Database
 from services import create_app
 from services.cli import exposure_problem, main
 from tests.support.seed import use_case_1_job
@@ -28,7 +30,7 @@ def basic(name: str, password: str) -> dict[str, str]:
 
 def own_state(demo_data_dir: Path, data_dir: Path, **options: object) -> Settings:
     """Settings serving the demo catalog with their own data dir: failed logins counted
-    there (shared by a server's processes) start from zero for each server."""
+    in its job store (shared by a server's processes) start from zero for each server."""
     return Settings(data_dir=data_dir, catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
                     **options)  # type: ignore[arg-type]
 
@@ -266,16 +268,13 @@ def test_failed_logins_are_shared_by_the_server_processes(
                     for i, client in enumerate((one, two, one, two, one))]
         assert statuses == [403, 403, 403, 429, 429]
         assert two.get("/jobs", headers=basic("bob", "battery staple")).status_code == 429
-    assert (tmp_path / "logins.sqlite").is_file()
 
 
-def test_shared_throttle_window_slides_and_heals(tmp_path: Path) -> None:
-    from ondemand.login_failures import SharedFailureThrottle
-
+def test_shared_throttle_window_slides(database: Database) -> None:
+    """Two throttles on one database (two processes, or two servers): one count."""
     now = [1000.0]
-    path = tmp_path / "logins.sqlite"
-    first = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
-    second = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
+    first = SharedFailureThrottle(database, 2, 10.0, clock=lambda: now[0])
+    second = SharedFailureThrottle(database, 2, 10.0, clock=lambda: now[0])
     keys = ("address:1.2.3.4", "user:alice")
     first.failed(keys)
     now[0] = 1004.0
@@ -289,8 +288,7 @@ def test_shared_throttle_window_slides_and_heals(tmp_path: Path) -> None:
     assert second.retry_after(keys) == 10
     second.succeeded(keys)
     assert first.retry_after(keys) == 0
-    path.write_bytes(b"not a database" * 100)
-    third = SharedFailureThrottle(path, 2, 10.0, clock=lambda: now[0])
-    third.failed(keys)
-    assert third.retry_after(keys) == 0
-    assert list(tmp_path.glob("logins.sqlite.corrupt-*"))
+    now[0] = 2000.0
+    first.failed(("user:carol",))  # forgets every failure older than the window
+    with database.transaction() as tx:
+        assert [r["key"] for r in tx.query("SELECT key FROM login_failures")] == ["user:carol"]

@@ -143,3 +143,23 @@ def test_job_store_survives_a_copy(tmp_path: Path) -> None:
     JobStore(copy)
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT title FROM jobs").fetchall() == [("kept",)]
+
+
+def _open_store(path: str) -> int:
+    from ondemand.store.sqlite import SQLiteDatabase
+
+    SQLiteDatabase(Path(path))
+    return 1
+
+
+def test_processes_starting_together_on_a_new_store_all_start(tmp_path: Path) -> None:
+    """``--workers N`` on a first start: no process sees the file half-created as damaged."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    for attempt in range(5):
+        path = tmp_path / f"run{attempt}" / "jobs.sqlite"
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(6, mp_context=context) as pool:
+            assert sum(pool.map(_open_store, [str(path)] * 6)) == 6
+        assert JobStore(path).list_jobs("alice") == []

@@ -53,7 +53,7 @@ def serving(data_dir: Path, catalogs: list[Path], *extra: str,
                                start_new_session=True, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # a loaded machine starts two workers slowly
         while True:
             try:
                 if httpx.get(f"{base}/data", timeout=2).status_code == 200:

@@ -74,7 +74,7 @@ def test_migration_7_keeps_old_jobs_as_draft_and_old_graphs(version_5: tuple[str
     db = _open(*version_5)
     try:
         with db.transaction() as tx:
-            assert schema_version(tx) == len(MIGRATIONS) == 7
+            assert schema_version(tx) == len(MIGRATIONS) == 8  # 8: login failures
         jobs = JobStore(db)
         old = jobs.get_job("old", "alice")
         assert (old.dialect, old.process_graph) == (DRAFT, {"a": 1})
