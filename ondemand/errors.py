@@ -210,13 +210,6 @@ class JobNotFinished(OnDemandError, ValueError):
     code = 428
 
 
-class SourceUnreadable(OnDemandError, RuntimeError):
-    """A source file of the catalog cannot be read (damaged, truncated or gone): not the
-    caller's fault, and nothing computed from it is cached."""
-
-    code = 502
-
-
 class StateInvalid(OnDemandError, RuntimeError):
     """A file of the server's own state cannot be used; the server does not start on it."""
 

@@ -57,6 +57,7 @@ OPENEO_STATUS: dict[str, int] = {
     "JobNotFinished": 400,
     "JobLocked": 400,
     "BadRequest": 400,
+    "TooManyRequests": 429,
 }
 """HTTP status of each openEO code, as openeo-api's ``errors.json`` gives it (codes it
 does not list: the status their meaning calls for)."""
