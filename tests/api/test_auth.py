@@ -292,3 +292,11 @@ def test_shared_throttle_window_slides(database: Database) -> None:
     first.failed(("user:carol",))  # forgets every failure older than the window
     with database.transaction() as tx:
         assert [r["key"] for r in tx.query("SELECT key FROM login_failures")] == ["user:carol"]
+
+
+def test_openeo_password_guessing_gets_429_too(guarded: TestClient) -> None:
+    answers = [guarded.get("/openeo/1.2/credentials/basic", headers=basic("alice", f"g{i}"))
+               for i in range(4)]
+    assert [a.status_code for a in answers] == [403, 403, 403, 429]
+    assert answers[3].json()["code"] == "TooManyRequests"
+    assert int(answers[3].headers["retry-after"]) > 0

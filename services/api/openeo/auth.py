@@ -15,10 +15,11 @@ from ondemand.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
     CredentialsInvalid,
+    LoginThrottled,
 )
 
 from ...state import run_blocking, state_of
-from ...users import LOCAL_USER
+from ...users import LOCAL_USER, current_user
 
 BASIC_PREFIX = "basic//"
 """The openEO prefix of a token from ``/credentials/basic`` in a Bearer header."""
@@ -73,8 +74,10 @@ async def credentials_basic(request: Request) -> Response:
             "Send your user name and password with HTTP Basic to get an access token"
         )
     else:
-        try:
-            user = await run_blocking(request, state.auth.user, header)
+        try:  # checked before routing, off the event loop, and counted once
+            user = current_user(request)
+        except LoginThrottled:
+            raise
         except AuthenticationFailed as exc:
             raise CredentialsInvalid(exc.message) from None
     token, _ = state.tokens.issue(user)
