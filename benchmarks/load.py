@@ -159,6 +159,21 @@ def process_name(pid: int) -> str:
     return text[:40]
 
 
+def wait_for_workers(pid: int, workers: int, limit: float = 300.0) -> None:
+    """Wait until ``workers`` worker processes exist and their memory stopped growing
+    (each has loaded the application), so that the clients' connections reach all."""
+    deadline = time.monotonic() + limit
+    last: list[int] = []
+    while time.monotonic() < deadline:
+        found = [p for p in descendants(pid) if process_name(p) == "server worker"]
+        sizes = [rss_bytes(p) for p in sorted(found)]
+        if len(found) >= workers and sizes == last:
+            return
+        last = sizes
+        time.sleep(2.0)
+    raise RuntimeError(f"{workers} server workers did not settle in {limit} s")
+
+
 def sample_rss(pid: int, stop: threading.Event,
                out: dict[int, list[tuple[float, int]]], names: dict[int, str]) -> None:
     """Record the RSS of the server and all its processes every second."""
@@ -246,12 +261,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--log-level", default="warning",
+                        help="the server's log level (info shows worker restarts)")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ondemand-load-"))
     ensure_demo_catalog(data_dir)
     warm = args.seconds / 2
-    with running_server(data_dir, "--workers", str(args.workers)) as server:
+    with running_server(data_dir, "--workers", str(args.workers),
+                        "--log-level", args.log_level) as server:
+        wait_for_workers(server.pid, args.workers)
         urls = publish(server.url)
+        before = set(descendants(server.pid))
         rss: dict[int, list[tuple[float, int]]] = {}
         names: dict[int, str] = {}
         stop = threading.Event()
@@ -267,6 +287,7 @@ def main() -> None:
     fives = {f"{kind} {code}": n for kind, counts in statuses.items()
              for code, n in counts.items() if code >= 500}
     memory = rss_report(rss, names, warm)
+    started_during_run = sorted(set(rss) - before)
     report: dict[str, Any] = {
         "clients": args.clients,
         "workers": args.workers,
@@ -286,6 +307,9 @@ def main() -> None:
         },
         "rss_after_warmup": memory,
         "rss_within_10pct_of_value_at_warmup": all(m["within_10pct"] for m in memory),
+        "processes_started_during_run": [
+            {"pid": p, "process": names.get(p, "?"),
+             "first_seen_s": rss[p][0][0]} for p in started_during_run],
     }
     tile = report["latency_s"].get("tile")
     if tile:

@@ -229,6 +229,11 @@ KEEP_ALIVE_SECONDS = 5
 """Idle keep-alive connections are closed after this long."""
 MAX_INCOMPLETE_EVENT_BYTES = 64 * 1024
 """Request line plus headers larger than this are refused (400) instead of buffered."""
+WORKER_HEALTHCHECK_SECONDS = 30
+"""With ``--workers N``, a worker process that does not answer uvicorn's supervisor for
+this long is killed and replaced. uvicorn's 5 s killed workers still importing the
+application, or busy, on a loaded machine (nine restarts before two workers came up in
+one load-benchmark start with a load average of 12 on 2 cores)."""
 
 
 def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
@@ -247,6 +252,7 @@ def uvicorn_options(settings: Settings, log_level: str) -> dict[str, Any]:
         "http": TimedH11Protocol,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "h11_max_incomplete_event_size": MAX_INCOMPLETE_EVENT_BYTES,
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "proxy_headers": False,
     }
 

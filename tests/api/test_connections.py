@@ -53,6 +53,7 @@ def test_serve_sets_the_timeouts_explicitly() -> None:
     assert options["timeout_keep_alive"] == cli.KEEP_ALIVE_SECONDS == 5
     assert options["h11_max_incomplete_event_size"] == 64 * 1024
     assert options["proxy_headers"] is False
+    assert options["timeout_worker_healthcheck"] == 30
     assert (HEADER_SECONDS, BODY_IDLE_SECONDS) == (10.0, 30.0)
 
 
