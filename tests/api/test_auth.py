@@ -300,3 +300,37 @@ def test_openeo_password_guessing_gets_429_too(guarded: TestClient) -> None:
     assert [a.status_code for a in answers] == [403, 403, 403, 429]
     assert answers[3].json()["code"] == "TooManyRequests"
     assert int(answers[3].headers["retry-after"]) > 0
+
+
+def test_password_checks_run_off_the_event_loop_once_per_credential(
+    demo_data_dir: Path, users_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scrypt runs in a worker thread, for unknown names too (against a dummy hash), and a
+    verified credential is remembered instead of hashed again."""
+    import asyncio
+
+    from ondemand.accounts import Account
+
+    calls: list[tuple[str, bool]] = []
+    real_verify = Account.verify
+
+    def recording_verify(self: Account, password: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        calls.append((self.name, on_loop))
+        return real_verify(self, password)
+
+    monkeypatch.setattr(Account, "verify", recording_verify)
+    settings = own_state(demo_data_dir, tmp_path, users_file=users_file)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(3):
+            assert client.get("/jobs", headers=basic("bob", "battery staple")).status_code == 200
+        assert client.get("/jobs", headers=basic("mallory", "x" * 12)).status_code == 403
+        assert client.get("/jobs", headers=basic("bob", "wrong pass")).status_code == 403
+    assert [on_loop for _, on_loop in calls] == [False, False, False]
+    names = [name for name, _ in calls]
+    assert names[0] == "bob" and names[2] == "bob"  # remembered: one check for three requests
+    assert names[1] not in ("bob", "mallory")  # the unknown name was checked against a dummy
