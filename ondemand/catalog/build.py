@@ -21,6 +21,7 @@ from affine import Affine
 
 from ..bandnames import known_common_name
 from ..errors import CatalogInvalid
+from ..text import file_label
 from .model import Asset, Band, Item
 from .stac_fields import (
     BandMeta,
@@ -71,7 +72,7 @@ def build_item(it: pystac.Item, where: str, sign: Signer | None = None) -> Item:
     for band_asset in assets.values():
         if is_local(band_asset.href) and not os.path.exists(band_asset.href):
             raise CatalogInvalid(
-                f"Item {it.id!r} of {where}: asset file {band_asset.href} is missing"
+                f"Item {it.id!r} of {where}: asset file {file_label(band_asset.href)} is missing"
             )
     geometry = it.geometry or bbox_geometry(it.bbox)
     raw_bbox = [float(v) for v in (it.bbox or geometry_bbox(geometry))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from ..errors import CatalogInvalid
 from ..text import file_label
 from ..window import parse_crs
 from .item_index import exteriors
+
+log = logging.getLogger("ondemand.catalog")
 
 if TYPE_CHECKING:
     from .model import Asset
@@ -150,3 +153,31 @@ def json_number(value: float | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
+
+
+def usable_items(stac_items: list[pystac.Item], collection_id: str,
+                 where: str) -> list[pystac.Item]:
+    """Items whose local asset files exist; an item missing one is disabled with a warning
+    (CatalogInvalid when none is left). ``where``: the collection file."""
+    kept = []
+    for it in stac_items:
+        gone = missing_asset(it)
+        if gone is None:
+            kept.append(it)
+        else:
+            log.warning("Item %r of collection %r disabled: its asset file %s is missing",
+                        it.id, collection_id, file_label(gone, os.path.dirname(where)))
+    if not kept:
+        raise CatalogInvalid(
+            f"STAC collection {file_label(where)}: no item has all its asset files"
+        )
+    return kept
+
+
+def missing_asset(it: pystac.Item) -> str | None:
+    """The first local data-asset file of ``it`` that does not exist (None: all do)."""
+    for asset in it.assets.values():
+        href = (asset.get_absolute_href() or asset.href).removeprefix("file://")
+        if is_data_asset(asset) and is_local(href) and not os.path.exists(href):
+            return href
+    return None

@@ -18,9 +18,10 @@ from pystac.stac_io import DefaultStacIO
 from rasterio.errors import RasterioError
 
 from ..errors import CatalogInvalid, InvalidCRS
+from ..text import file_label, without_paths
 from .build import Signer, build_bands, build_item, first_assets_of
 from .model import Collection
-from .stac_fields import collection_band_meta, public_stac
+from .stac_fields import collection_band_meta, public_stac, usable_items
 
 HTTP_TIMEOUT_SECONDS = 30.0
 """How long one request for a catalog file over HTTP may take."""
@@ -64,7 +65,7 @@ def load_collection(
     else:
         path = Path(location).absolute()
         if not path.is_file():
-            raise CatalogInvalid(f"STAC collection file {path} does not exist")
+            raise CatalogInvalid(f"STAC collection file {file_label(path)} does not exist")
         where = str(path)
     io = StacIO(timeout)
     try:
@@ -74,15 +75,17 @@ def load_collection(
     except CatalogInvalid:
         raise
     except Exception as exc:  # pystac/json/urllib raise many types for a broken catalog
-        raise CatalogInvalid(f"Cannot read STAC collection {where}: {exc}") from None
+        raise CatalogInvalid(f"Cannot read STAC collection {file_label(where)}: "
+                             f"{without_paths(str(exc), where)}") from None
     if not stac_items:
-        raise CatalogInvalid(f"STAC collection {where} has no items")
+        raise CatalogInvalid(f"STAC collection {file_label(where)} has no items")
     try:
         return _build_collection(where, stac_coll, stac_items, raw, sign)
     except CatalogInvalid:
         raise
     except (KeyError, TypeError, ValueError, RasterioError, InvalidCRS) as exc:
-        raise CatalogInvalid(f"Invalid STAC collection {where}: {exc}") from None
+        raise CatalogInvalid(f"Invalid STAC collection {file_label(where)}: "
+                             f"{without_paths(str(exc), where)}") from None
 
 
 def _build_collection(
@@ -95,9 +98,11 @@ def _build_collection(
     """Turn pystac objects into a :class:`Collection` holding all its items."""
     summaries = coll.summaries.to_dict() if coll.summaries is not None else {}
     band_meta = collection_band_meta(summaries, coll.extra_fields.get("item_assets") or {})
-    items = sorted((build_item(it, where, sign) for it in stac_items), key=lambda i: i.datetime)
+    stac_items = usable_items(stac_items, coll.id, where)
+    label = file_label(where)
+    items = sorted((build_item(it, label, sign) for it in stac_items), key=lambda i: i.datetime)
     first = first_assets_of(items, {it.id: it for it in stac_items})
-    bands, resolution = build_bands(band_meta, first, where, items[0].properties.get("platform"))
+    bands, resolution = build_bands(band_meta, first, label, items[0].properties.get("platform"))
     crs = Counter(i.crs for i in items).most_common(1)[0][0]
     bbox = (
         min(i.bbox[0] for i in items),
