@@ -148,7 +148,7 @@ class RasterReader:
                 continue
             try:
                 with rasterio.Env(**self._gdal) if _remote(asset.href) else nullcontext():
-                    raw, raw_missing = self._read_asset(asset.href, band, window)
+                    raw, raw_missing = self._read_asset_checked(asset.href, band, window)
             except (RasterioError, CPLE_BaseError) as exc:
                 raise AssetUnreadable(
                     f"Cannot read asset {band.name!r} of item {item.id!r} ({_public(asset.href)}): "
@@ -163,6 +163,16 @@ class RasterReader:
                 missing &= ~fill
             if not missing.any():
                 break
+
+    def _read_asset_checked(self, href: str, band: Band,
+                            window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_read_asset`, tried twice on a GDAL error: an error GDAL left behind in
+        this thread (reading another, damaged file) can surface on the next read once;
+        a damaged file fails again."""
+        try:
+            return self._read_asset(href, band, window)
+        except CPLE_BaseError:
+            return self._read_asset(href, band, window)
 
     def _read_asset(self, href: str, band: Band, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """One asset's pixels under the window: scaled float32 values and the no-data mask."""
