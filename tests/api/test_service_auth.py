@@ -13,27 +13,17 @@ import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.io import MemoryFile
 
-from ondemand.accounts import AccountFile
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
+from tests.support.accounts import ALICE, BOB, two_user_settings
 from tests.support.live import live_server
 from tests.support.seed import use_case_1_job
 
-ALICE, BOB = ("alice", "alice-password"), ("bob", "bob-password")
 NATIVE = "UTM32N-20m"
 
 
 @pytest.fixture(scope="module")
 def base_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("service-auth")
-    accounts = AccountFile(data_dir / "users.json")
-    accounts.add(*ALICE)
-    accounts.add(*BOB)
-    settings = Settings(
-        data_dir=data_dir,
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-        users_file=data_dir / "users.json",
-    )
+    settings = two_user_settings(data_dir, demo_data_dir)
     with live_server(settings) as url:
         yield url
 

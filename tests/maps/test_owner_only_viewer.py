@@ -17,14 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
-from ondemand.accounts import AccountFile
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
 from tests.maps.test_viewer_browser import BACKGROUND, CHROMIUM_FLAGS, Viewer, chromium_path
+from tests.support.accounts import ALICE, BOB, two_user_settings
 from tests.support.live import live_server
 from tests.support.seed import use_case_1_job
 
-ALICE, BOB = ("alice", "alice-password"), ("bob", "bob-password")
 TILE = "/xyz/12/2174/1459.png?time=2017-01-14"
 """A tile of the job's extent (use case 1, zoom 12)."""
 
@@ -32,14 +29,7 @@ TILE = "/xyz/12/2174/1459.png?time=2017-01-14"
 @pytest.fixture(scope="module")
 def base_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("owner-only-viewer")
-    accounts = AccountFile(data_dir / "users.json")
-    accounts.add(*ALICE)
-    accounts.add(*BOB)
-    settings = Settings(
-        data_dir=data_dir,
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-        users_file=data_dir / "users.json",
-    )
+    settings = two_user_settings(data_dir, demo_data_dir)
     with live_server(settings) as url:
         yield url
 

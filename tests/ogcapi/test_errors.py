@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from ondemand.accounts import AccountFile
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
 from services import create_app
+from tests.support.accounts import ALICE, BOB, two_user_settings
 from tests.support.seed import use_case_1_job
 
 from .conftest import collection_path
@@ -82,7 +80,6 @@ def test_bad_input_is_a_problem_with_a_message(
     assert body["description"] == body["message"] == body["detail"]
 
 
-ALICE, BOB = ("alice", "alice-password"), ("bob", "bob-password")
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +87,7 @@ def accounts_app(
     demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     data_dir = tmp_path_factory.mktemp("ogcapi-auth")
-    accounts = AccountFile(data_dir / "users.json")
-    accounts.add(*ALICE)
-    accounts.add(*BOB)
-    settings = Settings(
-        data_dir=data_dir,
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-        users_file=data_dir / "users.json",
-    )
+    settings = two_user_settings(data_dir, demo_data_dir)
     with TestClient(create_app(settings)) as client:
         yield client
 
