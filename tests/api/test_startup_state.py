@@ -145,6 +145,13 @@ def test_job_store_survives_a_copy(tmp_path: Path) -> None:
         assert db.execute("SELECT title FROM jobs").fetchall() == [("kept",)]
 
 
+def _ready(_: int) -> int:
+    """A pool worker that has imported the store (so the races start together)."""
+    import ondemand.store.sqlite  # noqa: F401
+
+    return 1
+
+
 def _open_store(path: str) -> int:
     from ondemand.store.sqlite import SQLiteDatabase
 
@@ -157,9 +164,12 @@ def test_processes_starting_together_on_a_new_store_all_start(tmp_path: Path) ->
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    for attempt in range(5):
-        path = tmp_path / f"run{attempt}" / "jobs.sqlite"
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(6, mp_context=context) as pool:
+    # Spawned, not forked: a fork of this threaded test process (live servers, Dask) can
+    # inherit a held lock and hang. The workers start (and import) before the races.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(6, mp_context=context) as pool:
+        assert sum(pool.map(_ready, range(6))) == 6
+        for attempt in range(5):
+            path = tmp_path / f"run{attempt}" / "jobs.sqlite"
             assert sum(pool.map(_open_store, [str(path)] * 6)) == 6
-        assert JobStore(path).list_jobs("alice") == []
+            assert JobStore(path).list_jobs("alice") == []
