@@ -88,19 +88,28 @@ async def upload(request: Request) -> Response:
         except BaseException:
             writer.abort()
             raise
+        await anyio.to_thread.run_sync(writer.commit)
     else:
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise FileTooLarge(f"File {name!r} is over the limit of {limit:,} bytes")
-        writer = await anyio.to_thread.run_sync(files.begin, name)
-        try:
-            async for chunk in request.stream():
-                if chunk:
-                    await anyio.to_thread.run_sync(writer.write, chunk)
-        except BaseException:
-            writer.abort()
-            raise
-    await anyio.to_thread.run_sync(writer.commit)
+        await store_body(request, files, name)
     return Response(status_code=204)
+
+
+async def store_body(request: Request, files: UserFiles, name: str) -> None:
+    """Stream the raw request body into the file ``name``, committed whole or not at all
+    (a declared Content-Length over the limit is refused before anything is written)."""
+    limit = files.max_file_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise FileTooLarge(f"File {name!r} is over the limit of {limit:,} bytes")
+    writer = await anyio.to_thread.run_sync(files.begin, name)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await anyio.to_thread.run_sync(writer.write, chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    await anyio.to_thread.run_sync(writer.commit)
 
 
 async def _copy_form(request: Request, writer: Upload) -> None:

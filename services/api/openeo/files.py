@@ -13,10 +13,9 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from ondemand.errors import FileTooLarge
 from ondemand.userfiles import FileInfo
 
-from ..files import files_of
+from ..files import files_of, store_body
 from .auth import user_of
 
 
@@ -46,19 +45,7 @@ async def upload(request: Request) -> Response:
     await user_of(request)
     files = files_of(request)
     name = request.path_params["path"]
-    limit = files.max_file_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise FileTooLarge(f"File {name!r} is over the limit of {limit:,} bytes")
-    writer = await anyio.to_thread.run_sync(files.begin, name)
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                await anyio.to_thread.run_sync(writer.write, chunk)
-    except BaseException:
-        writer.abort()
-        raise
-    await anyio.to_thread.run_sync(writer.commit)
+    await store_body(request, files, name)
     listing = await anyio.to_thread.run_sync(files.listing)
     for info in listing:
         if info.name == name.strip("/"):
