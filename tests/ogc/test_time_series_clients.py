@@ -221,3 +221,30 @@ def test_rasterio_gdal_wcs20_slices_equal_wcs10_times(
         assert_same(new, read_masked(by_day[day.isoformat()]))
         finite += int(np.isfinite(np.ma.filled(new, np.nan)).sum())
     assert finite > 0
+
+
+def test_no_data_as_gdal_reads_it(series: Series, days: list[date], tmp_path: Path) -> None:
+    """What docs/wcs.md says of no data: DescribeCoverage 2.0.1 declares NaN in SWE 2.0's
+    form, GDAL's 1.0.0 driver reports NaN, and ``gdal_translate -a_nodata nan`` of a 2.0.1
+    slice gives a file whose no data is NaN with the same pixels."""
+    described = httpx.get(series.wcs, timeout=60, params={
+        "SERVICE": "WCS", "VERSION": "2.0.1", "REQUEST": "DescribeCoverage",
+        "COVERAGEID": series.coverage})
+    swe = "{http://www.opengis.net/swe/2.0}"
+    nils = ET.fromstring(described.content).iter(f"{swe}nilValue")
+    assert [n.text for n in nils] == ["NaN"]
+    cache = ["-oo", f"CACHE={tmp_path / 'cache'}"]
+    source10 = f"WCS:{series.wcs}?version=1.0.0&coverage={series.coverage}"
+    assert "NoData Value=nan" in gdal_tool("gdalinfo", *cache, source10).stdout
+    day = days[len(days) // 2]
+    source20 = f"WCS:{series.wcs}?version=2.0.1&coverage={series.coverage}"
+    plain, marked = tmp_path / "plain.tif", tmp_path / "marked.tif"
+    for target, extra in ((plain, []), (marked, ["-a_nodata", "nan"])):
+        gdal_tool("gdal_translate", "-q", *cache, *extra, "-oo", f'SUBSET=ansi("{day}")',
+                  source20, str(target))
+    with rasterio.open(marked) as dataset:
+        assert dataset.nodata is not None and np.isnan(dataset.nodata)
+        values = dataset.read(1, masked=True)
+    assert values.mask.any() and not values.mask.all()
+    assert_same(values, read_masked(plain))
+    np.testing.assert_array_equal(values.mask, np.isnan(np.ma.filled(read_masked(plain), 0)))
