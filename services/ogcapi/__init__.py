@@ -53,6 +53,8 @@ DATA: tuple[tuple[str, Handler], ...] = (
 """Endpoints that evaluate (PNG/JPEG/GeoTIFF tiles, GeoTIFF coverages, the probed range)."""
 PATHS = DOCUMENTS + DATA
 """Every endpoint below a root."""
+OTHER = "/{path:path}"
+"""Any other path below a root, routed last: a 404 problem instead of the app's JSON."""
 
 SERVICE_ROOT = "/services/{service_id}/" + SERVICE_TYPE
 """The root of a service's OGC API (its ``service_url``)."""
@@ -78,6 +80,8 @@ PROTOCOL = Protocol(
         *(Endpoint(SERVICE_ROOT + p, h, ("GET",), Access.SERVICE) for p, h in PATHS),
         *(Endpoint(PREFIX + p, h, ("GET",), Access.PUBLIC) for p, h in DOCUMENTS),
         *(Endpoint(PREFIX + p, h, ("GET",), Access.USER) for p, h in DATA),
+        Endpoint(SERVICE_ROOT + OTHER, common.not_found, ("GET",), Access.SERVICE),
+        Endpoint(PREFIX + OTHER, common.not_found, ("GET",), Access.PUBLIC),
     ),
     service_types=(
         ServiceType(

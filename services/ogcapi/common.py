@@ -90,3 +90,11 @@ async def collection_tile_matrix_set(request: Request) -> Response:
             f"{', '.join((*tilesets.WELL_KNOWN, str(native.id)))}"
         )
     return JSONResponse(tilesets.tms_document(native, encoding))
+
+
+async def not_found(request: Request) -> Response:
+    """Any other path below a root: a 404 problem naming where the resources are."""
+    raise ResourceNotFound(
+        f"{request.url.path} is not a resource of this OGC API; start at "
+        f"{api_root(request)}/ (its links) or {api_root(request)}/api (every path)"
+    )

@@ -25,13 +25,15 @@ from services import create_app
 from services.access import route_access
 from services.api.openapi import document
 from services.ogcapi import DOCUMENTS as OGCAPI_DOCUMENTS
+from services.ogcapi import OTHER as OGCAPI_OTHER
 from services.protocol import Access
 from services.registry import PROTOCOLS
 
-OGCAPI_PUBLIC = {("GET", "/ogcapi" + path) for path, _ in OGCAPI_DOCUMENTS}
-"""The OGC API root's documents: the catalog's collections (public like ``/collections``)
-and, in its list, the caller's own ``ogcapi`` services (their routes are SERVICE routes);
-its tiles and coverages evaluate, so they are USER routes, as ``/jobs/execute`` is."""
+OGCAPI_PUBLIC = {("GET", "/ogcapi" + p) for p in (*(p for p, _ in OGCAPI_DOCUMENTS), OGCAPI_OTHER)}
+"""The OGC API root's documents (and its 404 for any other path): the catalog's
+collections (public like ``/collections``) and, in its list, the caller's own ``ogcapi``
+services (their routes are SERVICE routes); its tiles and coverages evaluate, so they are
+USER routes, as ``/jobs/execute`` is."""
 
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/"),
