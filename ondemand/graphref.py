@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ArgumentInvalid, ProcessGraphInvalid, ResourceNotFound
 
-__all__ = ["MAX_NESTING", "resolve_graph_references"]
+__all__ = ["DECLARATION", "MAX_NESTING", "resolve_graph_references"]
 
 Lookup = Callable[[str], Any]
 """The calling user's stored graph by id (ResourceNotFound when they have none)."""
@@ -25,6 +25,36 @@ MAX_NESTING = 16
 """Stored graphs referencing stored graphs, at most this deep (no cycles)."""
 SOURCES = frozenset({"get_data", "load_collection"})
 """Processes that read a collection: a stored graph's data source leaf."""
+_RASTER = {"type": "object", "subtype": "raster-cube"}
+DECLARATION: Mapping[str, Any] = {
+    "process_id": "process_graph",
+    "id": "process_graph",
+    "summary": "Apply a stored process graph to an image collection",
+    "description": (
+        "Puts a process graph stored on this server (POST /process_graphs) in place of "
+        "this node, with its one data source (product_id, get_data or load_collection) "
+        "replaced by `imagery`. `uri` is the stored graph's URL on this server "
+        "(`.../process_graphs/<id>` or `.../users/<user_id>/process_graphs/<id>`); a URI "
+        "of another host is refused and nothing is fetched. Stored graphs may reference "
+        "stored graphs, at most 16 deep."
+    ),
+    "categories": ["graphs"],
+    "args": {
+        "imagery": {"description": "Image collection to apply the process graph to",
+                    "required": True},
+        "uri": {"description": "The URI of a process graph stored on this server",
+                "required": True},
+    },
+    "parameters": [
+        {"name": "imagery", "description": "Image collection to apply the process graph to",
+         "schema": _RASTER},
+        {"name": "uri", "description": "The URI of a process graph stored on this server",
+         "schema": {"type": "string", "format": "uri"}},
+    ],
+    "returns": {"description": "What the stored graph returns for `imagery`", "schema": {}},
+}
+"""``GET /processes/process_graph`` of the draft's API (resolved before parsing, so it is
+not a process of the registry)."""
 _PATH = re.compile(r"^(?:.*?)/(?:users/([^/]+)/)?process_graphs/([^/]+)/?$")
 
 

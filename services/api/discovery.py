@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ondemand import __version__, errors
 from ondemand.formats import output_formats
+from ondemand.graphref import DECLARATION as PROCESS_GRAPH
 from ondemand.processes import REGISTRY
 
 from ..maps.viewer import index_page, prefers_html
@@ -111,13 +112,17 @@ def _collection(request: Request, collection_id: str) -> Any:
 
 
 async def list_processes(request: Request) -> Response:
-    """``GET /processes``: every process with its description."""
-    return JSONResponse(REGISTRY.list_processes())
+    """``GET /processes``: every process with its description, the draft's
+    ``process_graph`` (a stored graph's reference) among them."""
+    listed = [*REGISTRY.list_processes(), dict(PROCESS_GRAPH)]
+    return JSONResponse(sorted(listed, key=lambda p: str(p["process_id"])))
 
 
 async def get_process(request: Request) -> Response:
     """``GET /processes/{process_id}``: one process's declaration (aliases resolve)."""
     process_id = request.path_params["process_id"]
+    if process_id == PROCESS_GRAPH["process_id"]:
+        return JSONResponse(dict(PROCESS_GRAPH))
     if process_id not in REGISTRY:
         raise errors.ResourceNotFound(f"Process {process_id!r} does not exist; see GET /processes")
     return JSONResponse(REGISTRY.describe(process_id))

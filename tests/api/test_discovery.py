@@ -63,8 +63,18 @@ def test_filter_bbox_declares_draft_arguments(client: TestClient) -> None:
 
 
 def test_process_list(client: TestClient) -> None:
-    ids = {p["process_id"] for p in client.get("/processes").json()}
-    assert {"load_collection", "filter_bbox", "ndvi", "min_time", "reduce_dimension"} <= ids
+    ids = [p["process_id"] for p in client.get("/processes").json()]
+    assert {"load_collection", "filter_bbox", "ndvi", "min_time", "reduce_dimension"} <= set(ids)
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+
+
+def test_the_drafts_core_process_graph_is_declared(client: TestClient) -> None:
+    """processgraphs.md lists ``process_graph`` among the core processes."""
+    listed = {p["process_id"]: p for p in client.get("/processes").json()}
+    one = client.get("/processes/process_graph").json()
+    assert listed["process_graph"] == one
+    assert {name for name, arg in one["args"].items() if arg["required"]} == {"imagery", "uri"}
+    assert "stored" in one["description"]
 
 
 def test_output_formats(client: TestClient) -> None:
