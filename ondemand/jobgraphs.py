@@ -9,7 +9,7 @@ run and its map tiles, and a draft job keeps the draft's.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ResourceNotFound
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from .evaluate import CompiledGraph
     from .jobs import JobRecord
 
-__all__ = ["UserGraphs", "compile_for", "compile_job", "expand", "registry_for"]
+__all__ = [
+    "RecordingGraphs", "UserGraphs", "compile_for", "compile_job", "expand", "registry_for",
+    "stored_graphs_changed",
+]
 
 
 class UserGraphs(Protocol):
@@ -31,6 +34,44 @@ class UserGraphs(Protocol):
 
     def get(self, graph_id: str, user_id: str) -> Any:
         """The stored graph; ResourceNotFound when the user has none of that id."""
+
+
+_MISSING = object()
+"""What a lookup of a stored graph the user does not have recorded."""
+
+
+class RecordingGraphs:
+    """A user's stored graphs that remembers what each lookup answered, so a layer built
+    from them can tell later whether any of them changed (:func:`stored_graphs_changed`)."""
+
+    def __init__(self, graphs: UserGraphs) -> None:
+        self.graphs = graphs
+        self.seen: dict[tuple[str, str], Any] = {}
+
+    def get(self, graph_id: str, user_id: str) -> Any:
+        """The stored graph (ResourceNotFound when the user has none), remembered."""
+        try:
+            graph = self.graphs.get(graph_id, user_id)
+        except ResourceNotFound:
+            self.seen[(graph_id, user_id)] = _MISSING
+            raise
+        self.seen[(graph_id, user_id)] = graph
+        return graph
+
+
+def stored_graphs_changed(graphs: UserGraphs, seen: Mapping[tuple[str, str], Any]) -> bool:
+    """Whether any stored graph a compile looked up is now different (or created or gone)."""
+    for (graph_id, user_id), before in seen.items():
+        try:
+            now = graphs.get(graph_id, user_id)
+        except ResourceNotFound:
+            now = _MISSING
+        if now is _MISSING or before is _MISSING:
+            if now is not before:
+                return True
+        elif now != before:
+            return True
+    return False
 
 
 def registry_for(dialect: str) -> Registry:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import base64
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mercantile
 import numpy as np
 import pytest
 from rasterio.io import MemoryFile
@@ -20,6 +22,7 @@ from ondemand.accounts import AccountFile
 from ondemand.catalog import Catalog
 from ondemand.settings import Settings
 from services import create_app
+from services.layers import RECHECK_SECONDS
 from tests.support.landsat_ndvi import ndvi_on_grid
 
 ALICE = ("alice", "correct horse")
@@ -191,3 +194,41 @@ def test_a_stored_graph_with_two_sources_cannot_be_applied(client: TestClient) -
         f"/process_graphs/{stored.json()['process_graph_id']}"))
     assert response.status_code == 400
     assert "reads 2 collections" in response.json()["message"]
+
+
+def _centre_tile(client: TestClient, service: dict[str, Any], headers: dict[str, str]) -> bytes:
+    """The float GeoTIFF of the tile at the centre of a published xyz service's layer."""
+    href = next(link["href"] for link in service["links"] if link["rel"] == "tilejson")
+    lon, lat, _ = client.get(href, headers=headers).json()["center"]
+    tile = mercantile.tile(lon, lat, 9)
+    url = f"{service['service_url']}/{tile.z}/{tile.x}/{tile.y}.tif"
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_a_published_job_follows_a_change_of_the_stored_graph(client: TestClient) -> None:
+    """After a PUT of the stored graph, the job's tiles are those of the new graph (the
+    layer checks its stored graphs at most every second), with no PATCH of the job."""
+    alice = basic(*ALICE)
+    stored = client.post("/process_graphs", json=STORED, headers=alice).json()
+    graph_id = stored["process_graph_id"]
+    job = client.post("/jobs", headers=alice, json={
+        "process_graph": referencing(f"/process_graphs/{graph_id}")}).json()
+    service = client.post("/services", headers=alice,
+                          json={"job_id": job["job_id"], "type": "xyz"}).json()
+    before = _centre_tile(client, service, alice)
+    swapped = {**STORED, "args": {**STORED["args"], "red": "B5", "nir": "B4"}}
+    replaced = client.put(f"/process_graphs/{graph_id}", json=swapped, headers=alice)
+    assert replaced.status_code in (200, 204), replaced.text
+    time.sleep(RECHECK_SECONDS + 0.2)
+    after = _centre_tile(client, service, alice)
+    inline = client.post("/jobs", headers=alice, json={
+        "process_graph": {**swapped, "args": {**swapped["args"], "imagery": one_date()}}}).json()
+    inline_service = client.post("/services", headers=alice,
+                                 json={"job_id": inline["job_id"], "type": "xyz"}).json()
+    expected = _centre_tile(client, inline_service, alice)
+    old, new = _read(before)[0], _read(after)[0]
+    assert new.count() > 1000
+    np.testing.assert_array_equal(new.filled(np.nan), _read(expected)[0].filled(np.nan))
+    np.testing.assert_allclose(new.compressed(), -old.compressed(), rtol=1e-5, atol=1e-6)

@@ -5,16 +5,20 @@ source COGs. The same store seen through the draft's ``/process_graphs``."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import morecantile
 import numpy as np
 import pytest
 import rasterio
 import rasterio.warp
 import requests
+from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog
+from services.layers import RECHECK_SECONDS
 from tests.openeo.conftest import ALICE, COLLECTIONS
 from tests.support.landsat_ndvi import ndvi_on_grid
 
@@ -188,3 +192,37 @@ def test_put_checks_the_graph_of_a_process_with_parameters(alice: Any) -> None:
         alice.save_user_defined_process("broken", broken, parameters=PARAMETERS)
     assert raised.value.code == "ProcessUnsupported"
     assert "no_such_process" in raised.value.message
+
+
+def _float_tile(url: str) -> np.ma.MaskedArray:
+    """The float GeoTIFF of the zoom 8 tile over the box's centre."""
+    lon, lat = (BBOX["west"] + BBOX["east"]) / 2, (BBOX["south"] + BBOX["north"]) / 2
+    t = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 8)
+    response = requests.get(url.format(z=t.z, x=t.x, y=t.y), timeout=120)
+    assert response.status_code == 200, response.text
+    with MemoryFile(response.content) as mem, mem.open() as tif:
+        return tif.read(1, masked=True)
+
+
+def test_a_web_service_follows_a_new_version_of_the_process(alice: Any) -> None:
+    """Storing the process again (a new default) changes the service's tiles, with
+    nothing done to the service (the layer checks its processes at most every second)."""
+    name = "scaled_ndvi_max_served"
+    udp = alice.save_user_defined_process(name, SCALED_NDVI_MAX, parameters=PARAMETERS)
+    cube = alice.load_collection(COLLECTIONS[0], spatial_extent=BBOX, temporal_extent=DATES,
+                                 bands=["B4", "B5"])
+    service = cube.process(name, {"data": cube}, namespace="user").tiled_viewing_service(
+        type="XYZ")
+    url = service.describe_service()["url"]
+    assert url.endswith(".png")
+    url = url[: -len(".png")] + ".tif"
+    before = _float_tile(url)
+    tripled = [PARAMETERS[0], {**PARAMETERS[1], "default": 3}]
+    alice.save_user_defined_process(name, SCALED_NDVI_MAX, parameters=tripled)
+    time.sleep(RECHECK_SECONDS + 0.2)
+    after = _float_tile(url)
+    assert before.count() > 1000
+    np.testing.assert_array_equal(np.ma.getmaskarray(after), np.ma.getmaskarray(before))
+    np.testing.assert_allclose(after.compressed(), before.compressed() * 3, rtol=1e-6)
+    service.delete_service()
+    udp.delete()
