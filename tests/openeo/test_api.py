@@ -186,7 +186,11 @@ def test_authentication_errors(server: dict[str, Any]) -> None:
     assert_error(wrong, 403, "CredentialsInvalid")
     with Api(server["url"], "not-a-token") as forged:
         assert_error(forged.get("/jobs"), 403, "TokenInvalid")
-    expired, _ = TokenStore(server["data_dir"] / "tokens.sqlite", -1.0).issue("alice")
+    store = server["data_dir"] / "jobs.sqlite"  # the server's own store: the token is known
+    live, _ = TokenStore(store, server["settings"].token_ttl_seconds).issue("alice")
+    with Api(server["url"], live) as on_time:
+        assert on_time.get("/me").status_code == 200
+    expired, _ = TokenStore(store, -1.0).issue("alice")
     with Api(server["url"], expired) as late:
         assert_error(late.get("/me"), 403, "TokenInvalid")
     oidc = validate_httpx(httpx.get(f"{server['url']}{API}/me",
