@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mercantile
+import morecantile
 import numpy as np
 import pytest
 from rasterio.io import MemoryFile
@@ -200,7 +200,7 @@ def _centre_tile(client: TestClient, service: dict[str, Any], headers: dict[str,
     """The float GeoTIFF of the tile at the centre of a published xyz service's layer."""
     href = next(link["href"] for link in service["links"] if link["rel"] == "tilejson")
     lon, lat, _ = client.get(href, headers=headers).json()["center"]
-    tile = mercantile.tile(lon, lat, 9)
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 9)
     url = f"{service['service_url']}/{tile.z}/{tile.x}/{tile.y}.tif"
     response = client.get(url, headers=headers)
     assert response.status_code == 200, response.text
