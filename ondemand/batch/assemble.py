@@ -1,10 +1,12 @@
-"""Assemble a batch raster result: windowed writes into a tiled GeoTIFF, then a COG.
+"""Assemble a batch raster result: windowed writes into a tiled GeoTIFF, then the result.
 
 Chunks arrive in any order and are written straight into a tiled GeoTIFF beside the
 result (a hidden temporary name), so the server holds only the chunks in flight and
 GDAL's bounded block cache, whatever the size of the output. ``finish`` converts it
-with GDAL's COG driver (overviews, the job's compression) to another temporary name
-and renames that to the final name: a partial file is never under the result's name.
+to another temporary name, with GDAL's COG driver (overviews, the job's compression)
+or its netCDF driver (netCDF-4, deflated, the CF layout of
+:mod:`ondemand.formats.netcdf`; copied band by band, row by row), and renames that to
+the final name: a partial file is never under the result's name.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rasterio.windows import Window as PixelWindow
 
 from ..formats import OutputSpec
 from ..formats.gtiff import creation_options
+from ..formats.netcdf import copy_to_netcdf, set_cf_tags
 from ..window import Window
 from .chunks import Chunk
 from .layout import RasterLayout, layout_for
@@ -87,24 +90,33 @@ class RasterAssembler:
             "bigtiff": "IF_SAFER",
             "sparse_ok": True,
         }
+        if self.spec.format == "netCDF":
+            profile["interleave"] = "band"  # the netCDF driver copies one band at a time
         with self._env:
             self._dataset = rasterio.open(self.partial, "w", **profile)
         return self._dataset
 
     def finish(self, final: Path) -> bool:
-        """Convert to a COG at ``final`` (False, and no file, if no chunk had data)."""
+        """Convert to the result at ``final`` (False, and no file, if no chunk had data)."""
         dataset, layout = self._dataset, self.layout
         if dataset is None or layout is None:
             return False
+        # GDAL's netCDF driver writes only to names ending in .nc: keep the suffix
+        staging = final.with_name(f".{final.stem}.partial{final.suffix}")
         with self._env:
-            for index, description in enumerate(layout.descriptions()):
-                dataset.set_band_description(index + 1, description)
-                dataset.update_tags(index + 1, **layout.tags(index))
+            if self.spec.format == "netCDF":
+                set_cf_tags(dataset, layout.bands, layout.times)
+            else:
+                for index, description in enumerate(layout.descriptions()):
+                    dataset.set_band_description(index + 1, description)
+                    dataset.update_tags(index + 1, **layout.tags(index))
             dataset.close()
             self._dataset = None
-            staging = final.with_name(f".{final.name}.partial")
-            options = creation_options(_cog_spec(self.spec))
-            rio_copy(self.partial, staging, driver="COG", NUM_THREADS="ALL_CPUS", **options)
+            if self.spec.format == "netCDF":
+                copy_to_netcdf(self.partial, staging)
+            else:
+                options = creation_options(_cog_spec(self.spec))
+                rio_copy(self.partial, staging, driver="COG", NUM_THREADS="ALL_CPUS", **options)
         os.replace(staging, final)
         self.partial.unlink(missing_ok=True)
         return True

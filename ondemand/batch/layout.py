@@ -21,6 +21,7 @@ from ..cube import Cube
 from ..errors import OutputOptionInvalid
 from ..formats import OutputSpec, parse_output
 from ..formats.checks import file_dtype
+from ..formats.gtiff import descriptions_of
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,7 @@ class RasterLayout:
 
     def descriptions(self) -> list[str]:
         """Band descriptions, as :func:`ondemand.formats.gtiff.band_descriptions` writes them."""
-        if self.times is None:
-            return list(self.bands)
-        if len(self.bands) == 1:
-            return [t.isoformat() for t in self.times]
-        return [f"{t.isoformat()} {band}" for t in self.times for band in self.bands]
+        return descriptions_of(self.bands, self.times)
 
     def tags(self, index: int) -> dict[str, str]:
         """Tags of file band ``index`` (0-based): its band name and, with time, its datetime."""
@@ -56,18 +53,22 @@ class RasterLayout:
 
 
 def batch_spec(output: Mapping[str, Any] | None) -> OutputSpec:
-    """The output options of a batch raster result: GeoTIFF, always cloud-optimized.
+    """The output options of a batch raster result: a COG, or a netCDF-4 file.
 
-    The job's options (compression, predictor, block size, grid) are kept; formats that
-    encode a whole picture at once (PNG, JPEG, JSON) and options the COG driver decides
-    itself are refused with what to use instead.
+    A GeoTIFF keeps the job's options (compression, predictor, block size, grid) and is
+    always cloud-optimized; a netCDF file takes only grid options (it is always deflated
+    netCDF-4). Formats that encode a whole picture at once (PNG, JPEG, JSON) and options
+    the COG driver decides itself are refused with what to use instead.
     """
     spec = parse_output(output)
+    if spec.format == "netCDF":
+        return spec
     if spec.format != "GTiff":
         raise OutputOptionInvalid(
-            f"Batch results are Cloud Optimized GeoTIFFs, not {spec.format}: queue the batch "
-            'run with {"output": {"format": "GTiff"}} (any GTiff options) and render pictures '
-            "from the COG or through the job's tile services"
+            f"Batch results are Cloud Optimized GeoTIFFs or netCDF files, not {spec.format}: "
+            'queue the batch run with {"output": {"format": "GTiff"}} (any GTiff options) or '
+            '{"output": {"format": "netCDF"}}, and render pictures from the COG or through '
+            "the job's tile services"
         )
     if spec.photometric is not None:
         raise OutputOptionInvalid(

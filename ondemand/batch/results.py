@@ -17,12 +17,19 @@ from typing import Any
 
 from rasterio.warp import transform_bounds
 
-from ..formats.encode import COG_MEDIA_TYPE
+from ..formats.encode import COG_MEDIA_TYPE, EXTENSIONS
+from ..formats.netcdf import MEDIA_TYPE as NETCDF_MEDIA_TYPE
+from ..formats.options import Format
 from ..jobs import now
 from ..window import Window
 from .layout import RasterLayout
 
-RASTER_NAME = "result.tif"
+RASTER_STEM = "result"
+RASTER_KINDS: dict[Format, tuple[str, str]] = {
+    "GTiff": (COG_MEDIA_TYPE, "Result (Cloud Optimized GeoTIFF)"),
+    "netCDF": (NETCDF_MEDIA_TYPE, "Result (netCDF-4, CF conventions)"),
+}
+"""Media type and title of each format of batch raster results."""
 ITEM_NAME = "result.json"
 ITEM_MEDIA_TYPE = "application/geo+json"
 
@@ -43,12 +50,15 @@ def staging_dir(data_dir: Path, job_id: str, run_id: str) -> Path:
     return data_dir / "staging" / job_id / run_id
 
 
-def raster_file(path: Path) -> ResultFile:
-    """The record of a finished COG."""
-    return ResultFile(
-        RASTER_NAME, COG_MEDIA_TYPE, path.stat().st_size, "Result (Cloud Optimized GeoTIFF)",
-        ("data",),
-    )
+def raster_name(fmt: Format) -> str:
+    """The file name of a batch raster result in ``fmt``: ``result.tif``, ``result.nc``."""
+    return f"{RASTER_STEM}.{EXTENSIONS[fmt]}"
+
+
+def raster_file(path: Path, fmt: Format) -> ResultFile:
+    """The record of a finished raster result (a COG or a netCDF file) at ``path``."""
+    media_type, title = RASTER_KINDS[fmt]
+    return ResultFile(path.name, media_type, path.stat().st_size, title, ("data",))
 
 
 def stac_item(
@@ -58,7 +68,7 @@ def stac_item(
     raster: ResultFile,
     dates: tuple[datetime, ...],
 ) -> dict[str, Any]:
-    """A STAC item describing the COG: footprint, grid, dates, bands, size."""
+    """A STAC item describing the raster result: footprint, grid, dates, bands, size."""
     west, south, east, north = transform_bounds(window.crs, "EPSG:4326", *window.bounds,
                                                 densify_pts=21)
     properties: dict[str, Any] = {"created": now()}
@@ -115,7 +125,7 @@ def stac_item(
 
 
 def write_item(directory: Path, item: dict[str, Any]) -> ResultFile:
-    """Write the STAC item beside the COG (temporary name, then rename)."""
+    """Write the STAC item beside the raster result (temporary name, then rename)."""
     final = directory / ITEM_NAME
     staging = directory / f".{ITEM_NAME}.partial"
     staging.write_text(json.dumps(item, indent=1))

@@ -33,7 +33,7 @@ from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
 from .layout import batch_spec
-from .results import RASTER_NAME, ResultFile, raster_file, stac_item, staging_dir, write_item
+from .results import ResultFile, raster_file, raster_name, stac_item, staging_dir, write_item
 from .storage import ResultStorage
 from .store import BatchStore
 from .tables import run_table, table_spec
@@ -47,9 +47,9 @@ POLL_SECONDS = 0.5
 WAIT_SECONDS = 0.01
 """Pause of the assembly loop when no chunk has finished."""
 ASSEMBLY_PERCENT = 95
+"""Progress once every chunk is written; the conversion to the result takes the rest."""
 FINISH_PATIENCE_SECONDS = 60.0
 """How long a finished run waits for an unavailable store to record its outcome."""
-"""Progress once every chunk is written; the COG conversion takes the rest."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def check_output(
     """Refuse before queueing what a run would fail on: the result, its options, its grid.
 
     A table result is stored in a table format (GPKG by default); a raster result as a
-    COG on the graph's output window.
+    COG (or a netCDF file) on the graph's output window.
     """
     if engine.result_kind(compiled) is ResultKind.TABLE:
         table_spec(output)
@@ -145,15 +145,16 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     chunks = split_window(window, ctx.chunk_size)
     template = ChunkTask(ctx.engine_spec, _graph_json(graph), spec, times, window, job.dialect)
     assembler = RasterAssembler(directory, window, spec, times)
+    result = directory / raster_name(spec.format)
     try:
         _evaluate_chunks(job, run_id, chunks, template, assembler, ctx)
         _check(job, run_id, ASSEMBLY_PERCENT, ctx)
-        if not assembler.finish(directory / RASTER_NAME):
+        if not assembler.finish(result):
             raise NoData("The job selects no data: no chunk of its output has data")
     finally:
         assembler.discard()
     assert assembler.layout is not None
-    raster = raster_file(directory / RASTER_NAME)
+    raster = raster_file(result, spec.format)
     item = write_item(directory, stac_item(job.job_id, window, assembler.layout, raster, dates))
     return _publish(job, run_id, directory, [raster, item], ctx)
 

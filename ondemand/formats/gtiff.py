@@ -18,6 +18,8 @@ Nodata, always consistent with the mask:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -42,13 +44,19 @@ _SEARCH = 256
 """How many values next to the dtype's extreme are tried as integer nodata."""
 
 
+def descriptions_of(bands: Sequence[str], times: Sequence[datetime] | None) -> list[str]:
+    """Descriptions of a file's bands for these bands and dates, in (date, band) order
+    (see module doc)."""
+    if times is None:
+        return list(bands)
+    if len(bands) == 1:
+        return [t.isoformat() for t in times]
+    return [f"{t.isoformat()} {band}" for t in times for band in bands]
+
+
 def band_descriptions(cube: Cube) -> list[str]:
-    """Descriptions of the file's bands, in (date, band) order (see module doc)."""
-    if cube.times is None:
-        return list(cube.bands)
-    if len(cube.bands) == 1:
-        return [t.isoformat() for t in cube.times]
-    return [f"{t.isoformat()} {band}" for t in cube.times for band in cube.bands]
+    """Descriptions of the file's bands of ``cube`` (see :func:`descriptions_of`)."""
+    return descriptions_of(cube.bands, cube.times)
 
 
 def free_int_value(values: np.ndarray, mask: np.ndarray) -> int | None:

@@ -13,35 +13,44 @@ geotransform:
 
 No data is NaN for float data; integer data take a free value as ``_FillValue`` (as
 in GeoTIFFs), or become float64 with NaN where none is free.
+
+The layout is described by GDAL metadata (:func:`cf_tags`) set on a GeoTIFF that
+GDAL's netCDF driver then copies (:func:`copy_to_netcdf`), band by band and row by
+row: the synchronous writer stages the cube in memory, a batch run its assembled
+GeoTIFF on disk (:mod:`ondemand.batch.assemble`).
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio.shutil
-from rasterio.io import MemoryFile
+from rasterio.io import DatasetReader, DatasetWriter, MemoryFile
 
 from ..cube import Cube
 from .checks import file_dtype
-from .gtiff import band_descriptions, nodata_plan
+from .gtiff import descriptions_of, nodata_plan
 from .options import OutputSpec
 
-__all__ = ["MEDIA_TYPE", "variable_name", "write_netcdf"]
+__all__ = ["MEDIA_TYPE", "cf_tags", "copy_to_netcdf", "set_cf_tags", "variable_name",
+           "write_netcdf"]
 
 MEDIA_TYPE = "application/x-netcdf"
+CREATION_OPTIONS = {"FORMAT": "NC4", "COMPRESS": "DEFLATE", "ZLEVEL": 6}
+"""netCDF-4 (HDF5), deflated: what GDAL's netCDF driver writes for every result."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
-def variable_name(cube: Cube) -> str:
-    """The name of a one-band cube's variable: the band's, made a netCDF name."""
-    name = _NAME.sub("_", cube.bands[0]) or "data"
+def variable_name(band: str) -> str:
+    """The variable name of a one-band result: the band's, made a netCDF name."""
+    name = _NAME.sub("_", band) or "data"
     return name if name[0].isalpha() else f"v_{name}"
 
 
@@ -64,22 +73,25 @@ def _values(cube: Cube) -> tuple[np.ndarray, float | int | None]:
     return values, nodata
 
 
-def _tags(cube: Cube, name: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Dataset and per-band metadata: a ``t`` dimension for one band, else one variable
-    per GDAL band described like the GeoTIFF's bands."""
-    descriptions = band_descriptions(cube)
-    if len(cube.bands) > 1:
-        bands = []
-        for index, description in enumerate(descriptions):
-            t, b = divmod(index, len(cube.bands))
-            tags = {"long_name": description, "band": cube.bands[b]}
-            if cube.times is not None:
-                tags["datetime"] = cube.times[t].isoformat()
-            bands.append(tags)
-        return {}, bands
-    if cube.times is None:
-        return {}, [{"NETCDF_VARNAME": name, "long_name": cube.bands[0]}]
-    days = [repr(_days(t)) for t in cube.times]
+def cf_tags(
+    bands: Sequence[str], times: Sequence[datetime] | None
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Dataset and per-band metadata of a file of these bands and dates, in (date, band)
+    order: a ``t`` dimension for one band, else one variable per GDAL band described
+    like the GeoTIFF's bands."""
+    if len(bands) > 1:
+        out = []
+        for index, description in enumerate(descriptions_of(bands, times)):
+            t, b = divmod(index, len(bands))
+            tags = {"long_name": description, "band": bands[b]}
+            if times is not None:
+                tags["datetime"] = times[t].isoformat()
+            out.append(tags)
+        return {}, out
+    name = variable_name(bands[0])
+    if times is None:
+        return {}, [{"NETCDF_VARNAME": name, "long_name": bands[0]}]
+    days = [repr(_days(t)) for t in times]
     dataset = {
         "NETCDF_DIM_EXTRA": "{t}",
         "NETCDF_DIM_t_DEF": f"{{{len(days)},6}}",
@@ -89,9 +101,24 @@ def _tags(cube: Cube, name: str) -> tuple[dict[str, str], list[dict[str, str]]]:
         "t#calendar": "standard",
         "t#axis": "T",
     }
-    bands = [{"NETCDF_VARNAME": name, "long_name": cube.bands[0], "NETCDF_DIM_t": day}
-             for day in days]
-    return dataset, bands
+    return dataset, [{"NETCDF_VARNAME": name, "long_name": bands[0], "NETCDF_DIM_t": day}
+                     for day in days]
+
+
+def set_cf_tags(
+    dataset: DatasetWriter, bands: Sequence[str], times: Sequence[datetime] | None
+) -> None:
+    """Describe the layout on a dataset about to be copied with :func:`copy_to_netcdf`."""
+    dataset_tags, band_tags = cf_tags(bands, times)
+    dataset.update_tags(**dataset_tags)
+    for index, tags in enumerate(band_tags, start=1):
+        dataset.update_tags(index, **tags)
+
+
+def copy_to_netcdf(source: DatasetReader | Path, target: Path) -> None:
+    """Write ``source`` (tagged by :func:`set_cf_tags`) as a deflated netCDF-4 file."""
+    rasterio.shutil.copy(source if isinstance(source, DatasetReader) else str(source),
+                         str(target), driver="netCDF", **CREATION_OPTIONS)
 
 
 def write_netcdf(cube: Cube, spec: OutputSpec) -> bytes:
@@ -99,8 +126,6 @@ def write_netcdf(cube: Cube, spec: OutputSpec) -> bytes:
     del spec  # the grid options were applied by the evaluation; nothing else applies
     values, nodata = _values(cube)
     count, height, width = values.shape
-    name = variable_name(cube)
-    dataset_tags, band_tags = _tags(cube, name)
     profile: dict[str, Any] = {
         "driver": "GTiff", "width": width, "height": height, "count": count,
         "dtype": values.dtype.name, "crs": cube.crs, "transform": cube.transform,
@@ -109,11 +134,8 @@ def write_netcdf(cube: Cube, spec: OutputSpec) -> bytes:
     with MemoryFile() as memfile, tempfile.TemporaryDirectory(prefix="ondemand-nc-") as folder:
         with memfile.open(**profile) as staged:
             staged.write(values)
-            staged.update_tags(**dataset_tags)
-            for index, tags in enumerate(band_tags, start=1):
-                staged.update_tags(index, **tags)
+            set_cf_tags(staged, cube.bands, cube.times)
         target = Path(folder) / "result.nc"
         with memfile.open() as source:
-            rasterio.shutil.copy(source, str(target), driver="netCDF", FORMAT="NC4",
-                                 COMPRESS="DEFLATE", ZLEVEL=6)
+            copy_to_netcdf(source, target)
         return target.read_bytes()

@@ -57,6 +57,11 @@ _FORMAT_ALIASES: dict[str, Format] = {
     "application/netcdf": "netCDF",
 }
 
+_NOTES: dict[Format, str] = {
+    "netCDF": ", whose files are always deflated netCDF-4",
+}
+"""Why a format takes none of the encoding options of another."""
+
 _SYNONYMS = {"tiles": "tiled"}
 """The draft's openapi example writes ``tiles``; it means ``tiled``."""
 
@@ -240,7 +245,11 @@ def parse_output(options: Mapping[str, Any] | None) -> OutputSpec:
         option = OPTIONS.get(name)
         if option is None or fmt not in option.formats:
             taken = ", ".join(sorted(n for n, o in OPTIONS.items() if fmt in o.formats))
-            what = "is not supported" if option is None else f"is not supported for format {fmt}"
+            what = "is not supported" if option is None else (
+                f"is not supported for format {fmt}{_NOTES.get(fmt, '')} (it applies to "
+                f"{'/'.join(option.formats)}: drop it or use "
+                f"format={' or '.join(option.formats)})"
+            )
             raise OutputOptionUnsupported(
                 f"Output format argument {name!r} {what}; {fmt} takes: {taken}"
             )

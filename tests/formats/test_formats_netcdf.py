@@ -3,9 +3,6 @@ against the GeoTIFF of the same cube: values, no data, CRS, geotransform, dates,
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from rasterio.crs import CRS
 
 from ondemand.cube import Cube
 from ondemand.formats import encode, parse_output
+from tests.support.netcdf import gdalinfo, netcdf_bands
 
 TIMES = (datetime(2018, 1, 31, 15, 30, tzinfo=UTC), datetime(2018, 4, 5, 15, 30, tzinfo=UTC))
 TRANSFORM = Affine(30.0, 0.0, 585000.0, 0.0, -30.0, 4500000.0)
@@ -41,31 +39,6 @@ def _write(tmp_path: Path, cube: Cube, fmt: str) -> Path:
     return path
 
 
-def gdalinfo(path: Path) -> dict[str, object]:
-    """``gdalinfo -json`` of a file (Debian's gdal-bin), no warning allowed."""
-    tool = shutil.which("gdalinfo")
-    if tool is None:
-        pytest.skip("gdalinfo (Debian's gdal-bin) is not installed; .ci/run installs it")
-    done = subprocess.run([tool, "-json", str(path)], capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
-    info: dict[str, object] = json.loads(done.stdout)
-    return info
-
-
-def _netcdf_bands(path: Path) -> list[tuple[np.ma.MaskedArray, dict[str, str], object]]:
-    """Every GDAL band of a netCDF file, through its variables when it has several."""
-    with rasterio.open(path) as top:
-        sources = list(top.subdatasets) or [str(path)]
-    bands = []
-    for source in sources:
-        with rasterio.open(source) as ds:
-            assert ds.driver == "netCDF"
-            for i in range(1, ds.count + 1):
-                bands.append((ds.read(i, masked=True), ds.tags(i), (ds.crs, ds.transform)))
-    return bands
-
-
 @pytest.mark.parametrize(("dtype", "bands", "times"), [
     ("float32", ("ndvi",), TIMES),
     ("float32", ("B4", "B5"), TIMES),
@@ -78,7 +51,7 @@ def test_netcdf_reads_back_like_the_geotiff(tmp_path: Path, dtype: str,
     cube = _cube(dtype, bands, times)
     nc, tif = _write(tmp_path, cube, "netCDF"), _write(tmp_path, cube, "GTiff")
     assert nc.suffix == ".nc" and nc.read_bytes()[:4] == b"\x89HDF"  # netCDF-4
-    got = _netcdf_bands(nc)
+    got = netcdf_bands(nc)
     with rasterio.open(tif) as ref:
         assert len(got) == ref.count
         for index, (values, _, grid) in enumerate(got, start=1):

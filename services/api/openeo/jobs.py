@@ -158,9 +158,10 @@ async def get_results(request: Request) -> Response:
         for f in files
         if f.name != ITEM_NAME
     }
-    for name, extra in item.get("assets", {}).items():
-        key = "result.tif" if name == "result" else name
-        if key in assets and isinstance(extra, Mapping) and "raster:bands" in extra:
+    for extra in item.get("assets", {}).values():
+        # the run's item names its file by a relative href (./result.tif, ./result.nc)
+        key = str(extra.get("href", "")).removeprefix("./") if isinstance(extra, Mapping) else ""
+        if key in assets and "raster:bands" in extra:
             assets[key]["raster:bands"] = extra["raster:bands"]
     body = {
         "type": "Feature",

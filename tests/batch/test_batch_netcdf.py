@@ -1,0 +1,221 @@
+"""Batch jobs with netCDF results, on a local Dask cluster of two worker processes: read
+back with rasterio and Debian's GDAL tools, equal band for band and date for date to the
+synchronous netCDF result of the same graph and to the batch GeoTIFF."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+from starlette.testclient import TestClient
+
+from ondemand.settings import Settings
+from services import create_app
+from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
+from tests.support.netcdf import gdalinfo, gdalmdiminfo, netcdf_bands
+
+BANDS_SERIES: dict[str, Any] = {
+    "process_id": "filter_bands",
+    "args": {"imagery": {"product_id": "T"}, "bands": ["B04", "B08"]},
+}
+BANDS_MAX: dict[str, Any] = {"process_id": "max_time", "args": {"imagery": BANDS_SERIES}}
+DATES = (datetime(2020, 1, 5, tzinfo=UTC), datetime(2020, 1, 9, tzinfo=UTC))
+"""The acquisition dates of the test collection (items ``a`` and ``b``)."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NC_TYPE = "application/x-netcdf"
+
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...], bool]] = {
+    # graph, output, bands, has time
+    "ndvi_series": (NDVI_SERIES, {"format": "netCDF"}, ("ndvi",), True),
+    "min_ndvi": (MIN_NDVI, {"format": "nc"}, ("ndvi",), False),
+    "bands_series": (BANDS_SERIES, {"format": "application/x-netcdf"}, ("B04", "B08"), True),
+    "bands_max_on_a_grid": (BANDS_MAX, {"format": "NetCDF4", "resolution": 20},
+                            ("B04", "B08"), False),
+}
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_series(tmp_path_factory.mktemp("batch-nc-data"))
+
+
+@pytest.fixture(scope="module")
+def client(collection: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("batch-nc-server"), catalogs=(collection,),
+        batch_workers=2, batch_chunk_size=64, batch_jobs=2,
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def run(client: TestClient, graph: dict[str, Any], output: dict[str, Any]) -> str:
+    """Create a job, queue it with ``output`` the draft's way, wait until it is finished."""
+    response = client.post("/jobs", json={"process_graph": graph})
+    assert response.status_code == 200, response.text
+    job_id = str(response.json()["job_id"])
+    queued = client.patch(f"/jobs/{job_id}/queue", json={"output": output})
+    assert queued.status_code == 200, queued.text
+    job = wait_for(client.get, job_id, done)
+    assert job["status"] == "finished", job
+    return job_id
+
+
+def links(client: TestClient, job_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/jobs/{job_id}/batch/download")
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def fetch(client: TestClient, href: str, **headers: str) -> Any:
+    return client.get(href.replace("http://testserver", ""), headers=headers)
+
+
+def save(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def days(when: datetime) -> float:
+    return (when - EPOCH).total_seconds() / 86400
+
+
+def assert_same_pixels(got: np.ma.MaskedArray, want: np.ma.MaskedArray) -> None:
+    """Equal masks (NaN positions of float data) and exactly equal values elsewhere."""
+    np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(want))
+    np.testing.assert_array_equal(got.compressed(), want.compressed())
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_batch_netcdf_equals_synchronous_netcdf_and_batch_geotiff(
+    client: TestClient, case: str, tmp_path: Path
+) -> None:
+    graph, output, bands, has_time = CASES[case]
+    job_id = run(client, graph, output)
+    files = links(client, job_id)
+    assert [(f["href"].rsplit("/", 1)[1], f["type"]) for f in files] == [
+        ("result.nc", NC_TYPE), ("result.json", "application/geo+json")]
+    content = fetch(client, files[0]["href"]).content
+    assert content[:4] == b"\x89HDF" and files[0]["file:size"] == len(content)  # netCDF-4
+    batch = save(tmp_path / "batch.nc", content)
+    sync = client.post("/jobs/execute", json={"process_graph": graph, "output": output})
+    assert sync.status_code == 200 and sync.headers["content-type"] == NC_TYPE, sync.text
+    tif_job = run(client, graph, {**output, "format": "GTiff"})
+    tif = fetch(client, links(client, tif_job)[0]["href"]).content
+
+    got, want = netcdf_bands(batch), netcdf_bands(save(tmp_path / "sync.nc", sync.content))
+    dates = DATES if has_time else (None,)
+    assert len(got) == len(want) == len(dates) * len(bands)
+    with rasterio.open(io.BytesIO(tif)) as cog:
+        assert cog.count == len(got)
+        for index, ((values, tags, grid), (same, same_tags, same_grid)) in enumerate(
+            zip(got, want, strict=True)
+        ):
+            assert grid[0] == same_grid[0] == cog.crs
+            assert grid[1].almost_equals(same_grid[1]) and grid[1].almost_equals(cog.transform)
+            assert tags == same_tags
+            assert_same_pixels(values, same)
+            assert_same_pixels(values, cog.read(index + 1, masked=True))
+            assert values.count() > 0.4 * values.size
+            assert tags.get("band", bands[0]) == bands[index % len(bands)]
+            when = dates[index // len(bands)]
+            if len(bands) > 1:
+                assert tags["long_name"] == cog.descriptions[index]
+                assert tags.get("datetime") == (when.isoformat() if when else None)
+            else:
+                assert tags["NETCDF_VARNAME"] == "ndvi"
+                if when is not None:
+                    assert float(tags["NETCDF_DIM_t"]) == days(when)
+    info = gdalinfo(batch)
+    assert info["driverShortName"] == "netCDF"
+    if len(bands) == 1:
+        assert [b["band"] for b in info["bands"]] == list(range(1, len(dates) + 1))
+        assert info["size"] == [cog.width, cog.height]
+    else:
+        subdatasets = info["metadata"]["SUBDATASETS"]
+        names = [v.rsplit(":", 1)[1] for k, v in subdatasets.items() if k.endswith("_NAME")]
+        assert names == [f"Band{i}" for i in range(1, len(got) + 1)]
+
+
+def test_one_band_series_has_a_cf_time_axis_of_the_job_dates(
+    client: TestClient, tmp_path: Path
+) -> None:
+    job_id = run(client, NDVI_SERIES, {"format": "netCDF"})
+    files = links(client, job_id)
+    item = fetch(client, files[1]["href"]).json()
+    assert item["properties"]["start_datetime"] == "2020-01-05T00:00:00Z"
+    assert item["properties"]["end_datetime"] == "2020-01-09T00:00:00Z"
+    info = gdalmdiminfo(save(tmp_path / "series.nc", fetch(client, files[0]["href"]).content))
+    arrays = info["arrays"]
+    assert arrays["ndvi"]["dimensions"] == ["/t", "/y", "/x"]
+    time_axis = arrays["t"]
+    attributes = {k: v["value"] for k, v in time_axis["attributes"].items()}
+    assert attributes["units"] == "days since 1970-01-01 00:00:00"
+    assert (attributes["standard_name"], attributes["axis"]) == ("time", "T")
+    assert attributes["calendar"] == "standard"
+    assert time_axis["values"] == [days(d) for d in DATES]
+    assert "grid_mapping" in arrays["ndvi"]["attributes"]
+
+
+def test_stac_item_and_downloads_say_netcdf(client: TestClient) -> None:
+    job_id = run(client, NDVI_SERIES, {"format": "netCDF"})
+    files = links(client, job_id)
+    item = fetch(client, files[1]["href"]).json()
+    asset = item["assets"]["result"]
+    assert asset["href"] == "./result.nc" and asset["type"] == NC_TYPE
+    assert "netCDF" in asset["title"] and asset["file:size"] == files[0]["file:size"]
+    assert [b["data_type"] for b in asset["raster:bands"]] == ["float32", "float32"]
+    whole = fetch(client, files[0]["href"])
+    assert whole.headers["content-type"] == NC_TYPE
+    assert whole.headers["content-disposition"].endswith('result.nc"')
+    head = client.head(files[0]["href"].replace("http://testserver", ""))
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(whole.content)
+    assert head.headers["accept-ranges"] == "bytes"
+    for spec, expected in (("bytes=0-99", whole.content[:100]),
+                           ("bytes=1000-4095", whole.content[1000:4096]),
+                           ("bytes=-1", whole.content[-1:])):
+        part = fetch(client, files[0]["href"], Range=spec)
+        assert part.status_code == 206 and part.content == expected, spec
+        assert int(part.headers["content-length"]) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "output", "words"),
+    [
+        ("jpeg_compression", {"format": "netCDF", "compress": "JPEG"},
+         ["'compress' is not supported for format netCDF", "drop it or use format=GTiff"]),
+        ("cog_blocks", {"format": "nc", "blockxsize": 256, "blockysize": 128},
+         ["'blockxsize' is not supported for format netCDF", "always deflated netCDF-4"]),
+        ("photometric", {"format": "netCDF", "photometric": "RGB"},
+         ["'photometric'", "drop it or use format=GTiff"]),
+        ("colormap", {"format": "netCDF", "colormap": "viridis"},
+         ["'colormap'", "format=GTiff or PNG or JPEG"]),
+    ],
+)
+def test_options_netcdf_cannot_take_are_refused_with_what_to_do(
+    client: TestClient, name: str, output: dict[str, Any], words: list[str]
+) -> None:
+    job_id = str(client.post("/jobs", json={"process_graph": NDVI_SERIES}).json()["job_id"])
+    response = client.post(f"/jobs/{job_id}/batch", json={"output": output})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 3002
+    for word in words:
+        assert word in response.json()["message"]
+    assert "netCDF takes: crs, height, resampling, resolution, width" in response.json()[
+        "message"]
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "submitted"
+
+
+def test_geotiff_batch_results_are_unchanged(client: TestClient) -> None:
+    job_id = run(client, MIN_NDVI, {"format": "GTiff"})
+    files = links(client, job_id)
+    assert files[0]["href"].endswith("/result.tif")
+    assert files[0]["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
+    assert fetch(client, files[1]["href"]).json()["assets"]["result"]["href"] == "./result.tif"
