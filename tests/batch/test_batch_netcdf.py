@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from ondemand.settings import Settings
 from services import create_app
 from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
+from tests.support.cluster import dask_cluster
 from tests.support.netcdf import gdalinfo, gdalmdiminfo, netcdf_bands
 
 BANDS_SERIES: dict[str, Any] = {
@@ -219,3 +220,23 @@ def test_geotiff_batch_results_are_unchanged(client: TestClient) -> None:
     assert files[0]["href"].endswith("/result.tif")
     assert files[0]["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
     assert fetch(client, files[1]["href"]).json()["assets"]["result"]["href"] == "./result.tif"
+
+
+def test_netcdf_from_an_external_dask_cluster(collection: Path, tmp_path: Path) -> None:
+    """Chunks computed by ``dask worker`` processes, assembled and converted by the server."""
+    with dask_cluster(workers=2) as address:
+        settings = Settings(data_dir=tmp_path / "server", catalogs=(collection,),
+                            dask_scheduler=address, batch_chunk_size=64)
+        with TestClient(create_app(settings)) as external:
+            job_id = run(external, BANDS_SERIES, {"format": "netCDF"})
+            runner = external.app.state.ondemand.batch  # type: ignore[attr-defined]
+            assert runner.cluster.local is None and runner.cluster.address == address
+            content = fetch(external, links(external, job_id)[0]["href"]).content
+            sync = external.post("/jobs/execute", json={
+                "process_graph": BANDS_SERIES, "output": {"format": "netCDF"}}).content
+    got = netcdf_bands(save(tmp_path / "batch.nc", content))
+    want = netcdf_bands(save(tmp_path / "sync.nc", sync))
+    assert len(got) == len(want) == 4
+    for (values, tags, _), (same, same_tags, _) in zip(got, want, strict=True):
+        assert tags == same_tags
+        assert_same_pixels(values, same)
