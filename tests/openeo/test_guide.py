@@ -12,6 +12,7 @@ import pytest
 from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from tests.support.live import live_server
+from tests.support.netcdf import netcdf_bands
 
 pytest.importorskip("openeo", reason="the openeo client is a test dependency")
 
@@ -39,4 +40,10 @@ def test_the_guide_runs_end_to_end(demo_data_dir: Path, tmp_path: Path) -> None:
     assert (work / "ndvi_max.png").read_bytes().startswith(b"\x89PNG")
     assert (work / "ndvi-max-job" / "result.tif").is_file()
     assert (work / "ndvi.nc").read_bytes()[:4] == b"\x89HDF"
+    batch, sync = netcdf_bands(work / "ndvi-series-job" / "result.nc"), netcdf_bands(
+        work / "ndvi.nc")
+    assert len(batch) == len(sync) > 1
+    for (values, tags, _), (same, same_tags, _) in zip(batch, sync, strict=True):
+        assert tags == same_tags and values.count() > 0
+        assert (values.mask == same.mask).all() and (values == same).all()
     assert (work / "ndvi_max_udp.tif").read_bytes() == (work / "ndvi_max.tif").read_bytes()
