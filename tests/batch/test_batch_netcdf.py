@@ -13,9 +13,15 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+from rasterio.crs import CRS
 from starlette.testclient import TestClient
 
+from ondemand.batch.assemble import RasterAssembler
+from ondemand.batch.chunks import split_window
+from ondemand.batch.layout import batch_spec
+from ondemand.batch.worker import ChunkResult
 from ondemand.settings import Settings
+from ondemand.window import Window
 from services import create_app
 from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
 from tests.support.cluster import dask_cluster
@@ -240,3 +246,29 @@ def test_netcdf_from_an_external_dask_cluster(collection: Path, tmp_path: Path) 
     for (values, tags, _), (same, same_tags, _) in zip(got, want, strict=True):
         assert tags == same_tags
         assert_same_pixels(values, same)
+
+
+def test_assembler_writes_netcdf_from_chunks_in_any_order(tmp_path: Path) -> None:
+    """int16 chunks written in reverse order: the file holds every chunk's values at its
+    place, nodata as ``_FillValue``, and nothing but ``result.nc`` is left in the folder."""
+    window = Window(CRS.from_epsg(32633), (500000.0, 3999000.0, 501500.0, 4000000.0), 150, 100)
+    spec = batch_spec({"format": "netCDF"})
+    assembler = RasterAssembler(tmp_path, window, spec, DATES)
+    rng = np.random.default_rng(3)
+    expected = rng.integers(-1000, 1000, (2, 100, 150)).astype("int16")
+    expected[:, :10, :10] = np.iinfo("int16").min  # masked pixels hold the layout's nodata
+    for chunk in reversed(split_window(window, 64)):
+        rows = slice(chunk.row_off, chunk.row_off + chunk.height)
+        cols = slice(chunk.col_off, chunk.col_off + chunk.width)
+        assembler.write(chunk, ChunkResult(expected[:, rows, cols].copy(), None, ("B04",),
+                                           "int16"))
+    assert assembler.finish(tmp_path / "result.nc")
+    assembler.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.nc"]
+    bands = netcdf_bands(tmp_path / "result.nc")
+    assert [float(tags["NETCDF_DIM_t"]) for _, tags, _ in bands] == [days(d) for d in DATES]
+    for index, (values, tags, grid) in enumerate(bands):
+        assert tags["NETCDF_VARNAME"] == "B04" and grid[0] == window.crs
+        assert values.dtype == np.int16 and values.mask[:10, :10].all()
+        assert int(values.mask.sum()) == 100
+        np.testing.assert_array_equal(values.filled(np.iinfo("int16").min), expected[index])
