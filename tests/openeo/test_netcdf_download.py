@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+import requests
 
 from tests.openeo.conftest import COLLECTIONS
 
@@ -56,6 +57,12 @@ def test_a_batch_job_in_netcdf_equals_the_synchronous_download(alice: Any,
     files = results.download_files(tmp_path / "batch")
     ncs = [f for f in files if f.suffix == ".nc"]
     assert len(ncs) == 1 and ncs[0].stat().st_size == assets["result.nc"]["file:size"]
+    href = assets["result.nc"]["href"]
+    head = requests.head(href, auth=alice.auth, timeout=30)
+    assert head.status_code == 200 and head.headers["content-type"] == "application/x-netcdf"
+    assert int(head.headers["content-length"]) == ncs[0].stat().st_size
+    part = requests.get(href, auth=alice.auth, headers={"Range": "bytes=8-1031"}, timeout=30)
+    assert part.status_code == 206 and part.content == ncs[0].read_bytes()[8:1032]
     with rasterio.open(ncs[0]) as nc, rasterio.open(tmp_path / "sync.nc") as sync:
         assert nc.driver == "netCDF" and nc.count == sync.count == 5
         assert nc.crs == sync.crs and nc.transform.almost_equals(sync.transform)
