@@ -94,9 +94,14 @@ def days(when: datetime) -> float:
 
 
 def assert_same_pixels(got: np.ma.MaskedArray, want: np.ma.MaskedArray) -> None:
-    """Equal masks (NaN positions of float data) and exactly equal values elsewhere."""
+    """Equal masks and exactly equal values elsewhere; float data: the same raw values,
+    NaN at the same places."""
     np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(want))
     np.testing.assert_array_equal(got.compressed(), want.compressed())
+    if got.dtype.kind == "f":
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.ma.getdata(got), np.ma.getdata(want))
+        np.testing.assert_array_equal(np.isnan(np.ma.getdata(got)), np.ma.getmaskarray(got))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -139,11 +144,18 @@ def test_batch_netcdf_equals_synchronous_netcdf_and_batch_geotiff(
                 assert tags["NETCDF_VARNAME"] == "ndvi"
                 if when is not None:
                     assert float(tags["NETCDF_DIM_t"]) == days(when)
-    info = gdalinfo(batch)
+    info = gdalinfo(batch, "-stats")
     assert info["driverShortName"] == "netCDF"
     if len(bands) == 1:
         assert [b["band"] for b in info["bands"]] == list(range(1, len(dates) + 1))
         assert info["size"] == [cog.width, cog.height]
+        for band, (values, _, _) in zip(info["bands"], got, strict=True):
+            stats = {k: float(v) for k, v in band["metadata"][""].items()
+                     if k.startswith("STATISTICS_")}
+            exact = values.astype(np.float64)
+            assert [stats["STATISTICS_MINIMUM"], stats["STATISTICS_MAXIMUM"],
+                    stats["STATISTICS_MEAN"]] == pytest.approx(
+                [exact.min(), exact.max(), exact.mean()], rel=1e-9, abs=1e-12)
     else:
         subdatasets = info["metadata"]["SUBDATASETS"]
         names = [v.rsplit(":", 1)[1] for k, v in subdatasets.items() if k.endswith("_NAME")]

@@ -26,9 +26,9 @@ def _tool(name: str, *args: str) -> dict[str, Any]:
     return info
 
 
-def gdalinfo(path: Path | str) -> dict[str, Any]:
-    """``gdalinfo -json`` of a file or subdataset."""
-    return _tool("gdalinfo", "-json", str(path))
+def gdalinfo(path: Path | str, *options: str) -> dict[str, Any]:
+    """``gdalinfo -json`` of a file or subdataset, with more ``options`` (``-stats``)."""
+    return _tool("gdalinfo", "-json", *options, str(path))
 
 
 def gdalmdiminfo(path: Path) -> dict[str, Any]:
