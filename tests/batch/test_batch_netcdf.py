@@ -205,6 +205,19 @@ def test_stac_item_and_downloads_say_netcdf(client: TestClient) -> None:
         assert int(part.headers["content-length"]) == len(expected)
 
 
+def test_the_drafts_use_case_3_job_output_netcdf_then_queue_without_a_body(
+    client: TestClient,
+) -> None:
+    """The draft's way: the output is the job's (POST /jobs), PATCH .../queue has no body."""
+    body = {"process_graph": MIN_NDVI, "output": {"format": "netCDF"}}
+    job_id = str(client.post("/jobs", json=body).json()["job_id"])
+    assert client.patch(f"/jobs/{job_id}/queue").status_code == 200
+    assert wait_for(client.get, job_id, done)["status"] == "finished"
+    files = links(client, job_id)
+    assert files[0]["href"].endswith("/result.nc") and files[0]["type"] == NC_TYPE
+    assert fetch(client, files[0]["href"]).content[:4] == b"\x89HDF"
+
+
 @pytest.mark.parametrize(
     ("name", "output", "words"),
     [
