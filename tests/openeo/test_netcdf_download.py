@@ -80,3 +80,16 @@ def test_a_batch_job_in_netcdf_equals_the_synchronous_download(alice: Any,
         [(d - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() / 86400 for d in dates],
         rel=0, abs=1e-8)
     job.delete()
+
+
+def test_a_geotiff_option_on_a_netcdf_batch_job_is_refused_with_what_to_do(alice: Any) -> None:
+    series = alice.load_collection(COLLECTIONS[0], spatial_extent=EXTENT,
+                                   temporal_extent=["2018-01-01", "2018-04-25"],
+                                   bands=["B4", "B5"]).ndvi()
+    with pytest.raises(openeo.rest.OpenEoApiError) as raised:
+        job = series.create_job(out_format="netCDF", compress="JPEG")
+        job.start()
+    assert raised.value.http_status_code == 400
+    assert raised.value.code == "FormatArgumentUnsupported"
+    assert "'compress' is not supported for format netCDF" in raised.value.message
+    assert "drop it or use format=GTiff" in raised.value.message
