@@ -36,6 +36,7 @@ from rasterio.io import DatasetReader, DatasetWriter, MemoryFile
 from ..cube import Cube
 from .checks import file_dtype
 from .gtiff import descriptions_of, nodata_plan
+from .hdf5errors import quiet_hdf5_errors
 from .options import OutputSpec
 
 __all__ = ["MEDIA_TYPE", "cf_tags", "copy_to_netcdf", "set_cf_tags", "variable_name",
@@ -117,6 +118,7 @@ def set_cf_tags(
 
 def copy_to_netcdf(source: DatasetReader | Path, target: Path) -> None:
     """Write ``source`` (tagged by :func:`set_cf_tags`) as a deflated netCDF-4 file."""
+    quiet_hdf5_errors()
     rasterio.shutil.copy(source if isinstance(source, DatasetReader) else str(source),
                          str(target), driver="netCDF", **CREATION_OPTIONS)
 
