@@ -10,7 +10,8 @@ Errors are RFC 7807 problem details (:mod:`.problems`) rendered from the one err
 Modules: ``sources`` (what a collection is), ``documents`` (landing, conformance,
 collections), ``tilesets`` (tile matrix sets and tileset metadata), ``query`` (coverage
 query parsing), ``coverages`` (domain set, range type, rendering), ``common`` and
-``data`` (the endpoints), ``problems`` (errors), ``openapi`` (its own description).
+``data`` (the endpoints), ``problems`` (errors), ``openapi`` (its own description),
+``signedlinks`` (a signed request's signature carried into its documents' links).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ondemand.layer import Layer
 from ..protocol import AUTH_ARG, Access, Endpoint, Handler, Protocol, ServiceType, ViewerLinks
 from . import common, data
 from .problems import problem_report
+from .signedlinks import carrying_signature
 from .sources import PREFIX, SERVICE_TYPE
 
 _C = "/collections/{collection_id}"
@@ -77,7 +79,8 @@ _OWN_DESCRIPTION = "OGC API – Tiles and Coverages: its own OpenAPI document at
 PROTOCOL = Protocol(
     name="OGC API",
     endpoints=(
-        *(Endpoint(SERVICE_ROOT + p, h, ("GET",), Access.SERVICE) for p, h in PATHS),
+        *(Endpoint(SERVICE_ROOT + p, carrying_signature(h), ("GET",), Access.SERVICE)
+          for p, h in PATHS),
         *(Endpoint(PREFIX + p, h, ("GET",), Access.PUBLIC) for p, h in DOCUMENTS),
         *(Endpoint(PREFIX + p, h, ("GET",), Access.USER) for p, h in DATA),
         Endpoint(SERVICE_ROOT + OTHER, common.not_found, ("GET",), Access.SERVICE),
