@@ -26,8 +26,10 @@ from tests.support.batchdata import (
     MIN_NDVI,
     NDVI_SERIES,
     done,
+    download,
     expected_min_ndvi,
     make_series,
+    result_links,
     wait_for,
 )
 
@@ -73,14 +75,6 @@ def run(client: TestClient, graph: dict[str, Any], output: dict[str, Any] | None
     return job_id
 
 
-def links(client: TestClient, job_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/jobs/{job_id}/batch/download")
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-def download(client: TestClient, href: str, **headers: str) -> Any:
-    return client.get(href.replace("http://testserver", ""), headers=headers)
 
 
 CASES = {
@@ -98,7 +92,7 @@ CASES = {
 def test_result_equals_synchronous_execution(app_client: TestClient, case: str) -> None:
     graph, output = CASES[case]
     job_id = run(app_client, graph, output)
-    files = links(app_client, job_id)
+    files = result_links(app_client, job_id)
     assert [f["type"] for f in files] == [
         "image/tiff; application=geotiff; profile=cloud-optimized",
         "application/geo+json",
@@ -123,7 +117,7 @@ def test_result_equals_synchronous_execution(app_client: TestClient, case: str) 
 
 def test_min_ndvi_equals_numpy(app_client: TestClient, collection: Path) -> None:
     job_id = run(app_client, MIN_NDVI)
-    cog = download(app_client, links(app_client, job_id)[0]["href"]).content
+    cog = download(app_client, result_links(app_client, job_id)[0]["href"]).content
     expected = expected_min_ndvi(collection)
     with rasterio.open(io.BytesIO(cog)) as src:
         assert src.dtypes == ("float32",) and np.isnan(src.nodata)
@@ -134,7 +128,7 @@ def test_min_ndvi_equals_numpy(app_client: TestClient, collection: Path) -> None
 
 def test_time_series_masks_dates_missing_under_a_chunk(app_client: TestClient) -> None:
     job_id = run(app_client, NDVI_SERIES)
-    files = links(app_client, job_id)
+    files = result_links(app_client, job_id)
     with rasterio.open(io.BytesIO(download(app_client, files[0]["href"]).content)) as src:
         assert src.descriptions == ("2020-01-05T00:00:00+00:00", "2020-01-09T00:00:00+00:00")
         second = src.read(2, masked=True)
@@ -158,7 +152,7 @@ def test_time_series_masks_dates_missing_under_a_chunk(app_client: TestClient) -
 def test_download_range_requests(app_client: TestClient, name: str, start: int,
                                  end: int | None) -> None:
     job_id = run(app_client, MIN_NDVI)
-    href = links(app_client, job_id)[0]["href"]
+    href = result_links(app_client, job_id)[0]["href"]
     whole = download(app_client, href)
     assert int(whole.headers["content-length"]) == len(whole.content)
     if start < 0:
@@ -177,8 +171,8 @@ def test_queue_synonym_progress_and_timestamps(app_client: TestClient) -> None:
     job = wait_for(app_client.get, job_id, done)
     assert (job["mode"], job["status"], job["progress"]) == ("batch", "finished", 100)
     assert job["queued"] <= job["started"] <= job["finished"]
-    assert len(links(app_client, job_id)) == 2
-    assert app_client.get(f"/jobs/{job_id}/download").json() == links(app_client, job_id)
+    assert len(result_links(app_client, job_id)) == 2
+    assert app_client.get(f"/jobs/{job_id}/download").json() == result_links(app_client, job_id)
 
 
 def slow_output() -> dict[str, Any]:
@@ -208,8 +202,8 @@ def test_cancel_running_job_deletes_everything(app_client: TestClient) -> None:
 
 def test_delete_finished_results_and_requeue(app_client: TestClient) -> None:
     job_id = run(app_client, MIN_NDVI)
-    first = download(app_client, links(app_client, job_id)[0]["href"]).content
-    href = links(app_client, job_id)[0]["href"]
+    first = download(app_client, result_links(app_client, job_id)[0]["href"]).content
+    href = result_links(app_client, job_id)[0]["href"]
     assert app_client.delete(f"/jobs/{job_id}/batch").status_code == 204
     assert download(app_client, href).status_code == 400
     assert not (state(app_client).settings.data_dir / "results" / job_id).exists() or not any(
@@ -218,7 +212,7 @@ def test_delete_finished_results_and_requeue(app_client: TestClient) -> None:
     assert app_client.post(f"/jobs/{job_id}/batch").status_code == 204
     assert wait_for(app_client.get, job_id, done)["status"] == "finished"
     with rasterio.open(io.BytesIO(first)) as a, rasterio.open(
-        io.BytesIO(download(app_client, links(app_client, job_id)[0]["href"]).content)
+        io.BytesIO(download(app_client, result_links(app_client, job_id)[0]["href"]).content)
     ) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
 
@@ -239,7 +233,7 @@ def test_concurrent_jobs_respect_the_limit(app_client: TestClient) -> None:
         time.sleep(0.05)
     assert statuses == ["finished"] * 3
     assert most == 2  # batch_jobs=2: two at once, never more
-    tifs = [download(app_client, links(app_client, j)[0]["href"]).content for j in ids]
+    tifs = [download(app_client, result_links(app_client, j)[0]["href"]).content for j in ids]
     with rasterio.open(io.BytesIO(tifs[0])) as src:
         assert src.shape == (600, 800)
         reference = src.read(1)
@@ -289,7 +283,7 @@ def test_worker_killed_mid_job_is_retried(app_client: TestClient) -> None:
     reference = app_client.post(
         "/jobs/execute", json={"process_graph": MIN_NDVI, "output": slow_output()}
     )
-    got = download(app_client, links(app_client, job_id)[0]["href"]).content
+    got = download(app_client, result_links(app_client, job_id)[0]["href"]).content
     with rasterio.open(io.BytesIO(got)) as a, rasterio.open(io.BytesIO(reference.content)) as b:
         np.testing.assert_array_equal(np.isnan(a.read(1)), np.isnan(b.read(1)))
         np.testing.assert_array_equal(a.read(1, masked=True).filled(0),

@@ -23,7 +23,15 @@ from ondemand.batch.worker import ChunkResult
 from ondemand.settings import Settings
 from ondemand.window import Window
 from services import create_app
-from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
+from tests.support.batchdata import (
+    MIN_NDVI,
+    NDVI_SERIES,
+    done,
+    download,
+    make_series,
+    result_links,
+    wait_for,
+)
 from tests.support.cluster import dask_cluster
 from tests.support.netcdf import gdalinfo, gdalmdiminfo, netcdf_bands
 
@@ -74,14 +82,6 @@ def run(client: TestClient, graph: dict[str, Any], output: dict[str, Any]) -> st
     return job_id
 
 
-def links(client: TestClient, job_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/jobs/{job_id}/batch/download")
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-def fetch(client: TestClient, href: str, **headers: str) -> Any:
-    return client.get(href.replace("http://testserver", ""), headers=headers)
 
 
 def save(path: Path, content: bytes) -> Path:
@@ -110,16 +110,16 @@ def test_batch_netcdf_equals_synchronous_netcdf_and_batch_geotiff(
 ) -> None:
     graph, output, bands, has_time = CASES[case]
     job_id = run(client, graph, output)
-    files = links(client, job_id)
+    files = result_links(client, job_id)
     assert [(f["href"].rsplit("/", 1)[1], f["type"]) for f in files] == [
         ("result.nc", NC_TYPE), ("result.json", "application/geo+json")]
-    content = fetch(client, files[0]["href"]).content
+    content = download(client, files[0]["href"]).content
     assert content[:4] == b"\x89HDF" and files[0]["file:size"] == len(content)  # netCDF-4
     batch = save(tmp_path / "batch.nc", content)
     sync = client.post("/jobs/execute", json={"process_graph": graph, "output": output})
     assert sync.status_code == 200 and sync.headers["content-type"] == NC_TYPE, sync.text
     tif_job = run(client, graph, {**output, "format": "GTiff"})
-    tif = fetch(client, links(client, tif_job)[0]["href"]).content
+    tif = download(client, result_links(client, tif_job)[0]["href"]).content
 
     got, want = netcdf_bands(batch), netcdf_bands(save(tmp_path / "sync.nc", sync.content))
     dates = DATES if has_time else (None,)
@@ -166,11 +166,11 @@ def test_one_band_series_has_a_cf_time_axis_of_the_job_dates(
     client: TestClient, tmp_path: Path
 ) -> None:
     job_id = run(client, NDVI_SERIES, {"format": "netCDF"})
-    files = links(client, job_id)
-    item = fetch(client, files[1]["href"]).json()
+    files = result_links(client, job_id)
+    item = download(client, files[1]["href"]).json()
     assert item["properties"]["start_datetime"] == "2020-01-05T00:00:00Z"
     assert item["properties"]["end_datetime"] == "2020-01-09T00:00:00Z"
-    info = gdalmdiminfo(save(tmp_path / "series.nc", fetch(client, files[0]["href"]).content))
+    info = gdalmdiminfo(save(tmp_path / "series.nc", download(client, files[0]["href"]).content))
     arrays = info["arrays"]
     assert arrays["ndvi"]["dimensions"] == ["/t", "/y", "/x"]
     time_axis = arrays["t"]
@@ -184,13 +184,13 @@ def test_one_band_series_has_a_cf_time_axis_of_the_job_dates(
 
 def test_stac_item_and_downloads_say_netcdf(client: TestClient) -> None:
     job_id = run(client, NDVI_SERIES, {"format": "netCDF"})
-    files = links(client, job_id)
-    item = fetch(client, files[1]["href"]).json()
+    files = result_links(client, job_id)
+    item = download(client, files[1]["href"]).json()
     asset = item["assets"]["result"]
     assert asset["href"] == "./result.nc" and asset["type"] == NC_TYPE
     assert "netCDF" in asset["title"] and asset["file:size"] == files[0]["file:size"]
     assert [b["data_type"] for b in asset["raster:bands"]] == ["float32", "float32"]
-    whole = fetch(client, files[0]["href"])
+    whole = download(client, files[0]["href"])
     assert whole.headers["content-type"] == NC_TYPE
     assert whole.headers["content-disposition"].endswith('result.nc"')
     head = client.head(files[0]["href"].replace("http://testserver", ""))
@@ -200,7 +200,7 @@ def test_stac_item_and_downloads_say_netcdf(client: TestClient) -> None:
     for spec, expected in (("bytes=0-99", whole.content[:100]),
                            ("bytes=1000-4095", whole.content[1000:4096]),
                            ("bytes=-1", whole.content[-1:])):
-        part = fetch(client, files[0]["href"], Range=spec)
+        part = download(client, files[0]["href"], Range=spec)
         assert part.status_code == 206 and part.content == expected, spec
         assert int(part.headers["content-length"]) == len(expected)
 
@@ -213,9 +213,9 @@ def test_the_drafts_use_case_3_job_output_netcdf_then_queue_without_a_body(
     job_id = str(client.post("/jobs", json=body).json()["job_id"])
     assert client.patch(f"/jobs/{job_id}/queue").status_code == 200
     assert wait_for(client.get, job_id, done)["status"] == "finished"
-    files = links(client, job_id)
+    files = result_links(client, job_id)
     assert files[0]["href"].endswith("/result.nc") and files[0]["type"] == NC_TYPE
-    assert fetch(client, files[0]["href"]).content[:4] == b"\x89HDF"
+    assert download(client, files[0]["href"]).content[:4] == b"\x89HDF"
 
 
 @pytest.mark.parametrize(
@@ -247,10 +247,10 @@ def test_options_netcdf_cannot_take_are_refused_with_what_to_do(
 
 def test_geotiff_batch_results_are_unchanged(client: TestClient) -> None:
     job_id = run(client, MIN_NDVI, {"format": "GTiff"})
-    files = links(client, job_id)
+    files = result_links(client, job_id)
     assert files[0]["href"].endswith("/result.tif")
     assert files[0]["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
-    assert fetch(client, files[1]["href"]).json()["assets"]["result"]["href"] == "./result.tif"
+    assert download(client, files[1]["href"]).json()["assets"]["result"]["href"] == "./result.tif"
 
 
 def test_netcdf_from_an_external_dask_cluster(collection: Path, tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_netcdf_from_an_external_dask_cluster(collection: Path, tmp_path: Path) 
             job_id = run(external, BANDS_SERIES, {"format": "netCDF"})
             runner = external.app.state.ondemand.batch  # type: ignore[attr-defined]
             assert runner.cluster.local is None and runner.cluster.address == address
-            content = fetch(external, links(external, job_id)[0]["href"]).content
+            content = download(external, result_links(external, job_id)[0]["href"]).content
             sync = external.post("/jobs/execute", json={
                 "process_graph": BANDS_SERIES, "output": {"format": "netCDF"}}).content
     got = netcdf_bands(save(tmp_path / "batch.nc", content))

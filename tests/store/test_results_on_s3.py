@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import uuid
 from pathlib import Path
 
-import fsspec
 import numpy as np
 import pytest
 import rasterio
@@ -17,15 +15,14 @@ from ondemand.settings import Settings
 from services import create_app
 from tests.support.batchdata import MIN_NDVI, NDVI_SERIES, done, make_series, wait_for
 from tests.support.netcdf import netcdf_bands
+from tests.support.s3 import bucket_filesystem, new_bucket
 
 
 def test_batch_results_in_a_bucket_download_with_range(
     tmp_path: Path, s3_endpoint: str, s3_credentials: None
 ) -> None:
-    bucket = f"results-{uuid.uuid4().hex[:10]}"
-    fs = fsspec.filesystem("s3", client_kwargs={"endpoint_url": s3_endpoint},
-                           skip_instance_cache=True, use_listings_cache=False)
-    fs.mkdir(bucket)
+    bucket = new_bucket(s3_endpoint)
+    fs = bucket_filesystem(s3_endpoint)
     collection = make_series(tmp_path / "data")
     settings = Settings(
         data_dir=tmp_path / "server", catalogs=(collection,), batch_chunk_size=128,
@@ -69,10 +66,8 @@ def test_batch_results_in_a_bucket_download_with_range(
 def test_netcdf_results_in_a_bucket_download_with_head_and_range(
     tmp_path: Path, s3_endpoint: str, s3_credentials: None
 ) -> None:
-    bucket = f"results-{uuid.uuid4().hex[:10]}"
-    fs = fsspec.filesystem("s3", client_kwargs={"endpoint_url": s3_endpoint},
-                           skip_instance_cache=True, use_listings_cache=False)
-    fs.mkdir(bucket)
+    bucket = new_bucket(s3_endpoint)
+    fs = bucket_filesystem(s3_endpoint)
     settings = Settings(
         data_dir=tmp_path / "server", catalogs=(make_series(tmp_path / "data"),),
         batch_chunk_size=128, batch_workers=1,
@@ -119,6 +114,5 @@ def test_a_missing_bucket_stops_the_server_at_start_with_a_message(
     with pytest.raises(StoreConfigInvalid, match="'no-such-bucket-here' does not exist"):
         with TestClient(create_app(settings)):
             pass
-    fs = fsspec.filesystem("s3", client_kwargs={"endpoint_url": s3_endpoint},
-                           skip_instance_cache=True, use_listings_cache=False)
+    fs = bucket_filesystem(s3_endpoint)
     assert not fs.exists("no-such-bucket-here")  # not created behind the operator's back

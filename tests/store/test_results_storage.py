@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import fsspec
 import pytest
 
 from ondemand.batch.storage import ResultStorage, open_results
 from ondemand.errors import StoreConfigInvalid
+from tests.support.s3 import new_bucket
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
 """More than one read block, not a multiple of it."""
@@ -24,9 +24,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultSt
         return
     endpoint: str = request.getfixturevalue("s3_endpoint")
     request.getfixturevalue("s3_credentials")
-    bucket = f"results-{uuid.uuid4().hex[:10]}"
-    fsspec.filesystem("s3", client_kwargs={"endpoint_url": endpoint},
-                      skip_instance_cache=True).mkdir(bucket)
+    bucket = new_bucket(endpoint)
     yield open_results(f"s3://{bucket}/deployment/a?endpoint_url={endpoint}", tmp_path)
 
 

@@ -162,3 +162,15 @@ def wait_for(get_job: Any, job_id: str, until: Any, timeout: float = 60) -> dict
 
 def done(job: dict[str, Any]) -> bool:
     return job["status"] not in ("queued", "running")
+
+
+def result_links(client: Any, job_id: str) -> list[dict[str, Any]]:
+    """The draft's download links of a finished batch run (``client``: a TestClient)."""
+    response = client.get(f"/jobs/{job_id}/batch/download")
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def download(client: Any, href: str, **headers: str) -> Any:
+    """GET one of those links through a TestClient (its ``http://testserver`` removed)."""
+    return client.get(href.replace("http://testserver", ""), headers=headers)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import fsspec
 import httpx
+from fsspec import AbstractFileSystem
 
 from tests.support.batchdata import ROOT, child_env, free_port
 from tests.support.cluster import stop_processes
@@ -52,3 +55,16 @@ def s3_server() -> Iterator[str]:
         yield endpoint
     finally:
         stop_processes([process])
+
+
+def bucket_filesystem(endpoint: str) -> AbstractFileSystem:
+    """An fsspec S3 filesystem on ``endpoint``, with no instance or listing cache."""
+    return fsspec.filesystem("s3", client_kwargs={"endpoint_url": endpoint},
+                             skip_instance_cache=True, use_listings_cache=False)
+
+
+def new_bucket(endpoint: str, prefix: str = "results") -> str:
+    """Create a bucket with a fresh name on ``endpoint``; its name."""
+    bucket = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    bucket_filesystem(endpoint).mkdir(bucket)
+    return bucket
