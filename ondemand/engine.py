@@ -30,7 +30,7 @@ from .processes.types import ANY, RASTER_CUBE, TABLE
 from .read import RasterReader
 from .settings import Settings
 from .table import Table
-from .userfiles import UserFiles
+from .userfiles import FileStore
 from .window import Window
 
 
@@ -128,7 +128,7 @@ class Engine:
         window: Window,
         *,
         policy: Policy = LIMITED,
-        user_files: UserFiles | None = None,
+        user_files: FileStore | None = None,
     ) -> Any:
         """Evaluate on ``window`` as ``policy`` says (limits, cache).
 
@@ -148,7 +148,7 @@ class Engine:
         compiled: CompiledGraph,
         *,
         policy: Policy = LIMITED,
-        user_files: UserFiles | None = None,
+        user_files: FileStore | None = None,
     ) -> Table:
         """Evaluate a graph whose result is a table on its output window.
 
@@ -195,7 +195,7 @@ class Engine:
         self,
         doc: Any,
         output: Mapping[str, Any] | None,
-        user_files: UserFiles | None = None,
+        user_files: FileStore | None = None,
         registry: Registry = REGISTRY,
     ) -> Encoded:
         """Synchronous execution: compile, evaluate on the output window, encode.

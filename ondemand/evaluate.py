@@ -34,7 +34,7 @@ from .processes.types import ValueType
 from .processes.validate import validate_graph
 from .read import Acquisition, RasterReader, group_by_day
 from .stream import StreamPlan, plan_streams, run_graph
-from .userfiles import UserFiles
+from .userfiles import FileStore
 from .window import Bounds, Window
 
 __all__ = [
@@ -104,7 +104,7 @@ class EvaluationContext:
         window: Window,
         reader: RasterReader,
         limits: Limits = NO_LIMITS,
-        user_files: UserFiles | None = None,
+        user_files: FileStore | None = None,
         cache: BytesCache | None = None,
     ) -> None:
         self.catalog = catalog
@@ -253,7 +253,7 @@ def evaluate(
     reader: RasterReader,
     *,
     limits: Limits = NO_LIMITS,
-    user_files: UserFiles | None = None,
+    user_files: FileStore | None = None,
     cache: BytesCache | None = None,
 ) -> Any:
     """Evaluate a compiled graph on ``window``: the one path for tiles, coverages and downloads.

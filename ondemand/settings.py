@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,19 @@ class Settings:
     results: str | None = None
     """Where batch results live: a folder (shared by the servers) or
     ``s3://BUCKET/PREFIX``; None for ``data_dir/results``."""
-    files_dir: Path | None = None
-    """Folder of users' uploaded files (shared by the servers); None for
-    ``data_dir/files``."""
+    files_dir: str | Path | None = None
+    """Where users' uploaded files live: a folder (shared by the servers), a ``file://`` URL
+    or ``s3://BUCKET/PREFIX``; None for ``data_dir/files``."""
 
     @property
     def files_root(self) -> Path:
-        """The folder holding every user's files."""
-        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
+        """The folder holding every user's files (when they are kept in a folder)."""
+        if self.files_dir is None or self.files_dir == "":
+            return self.data_dir / "files"
+        parts = urlsplit(str(self.files_dir))
+        if parts.scheme not in ("", "file"):
+            raise ValueError(f"users' files are at {self.files_dir}, not in a folder")
+        return Path(parts.path if parts.scheme else self.files_dir)
     catalog_urls: tuple[str, ...] = ()
     """Static STAC ``collection.json`` files served over HTTP(S)."""
     stac_apis: tuple[str, ...] = ()
@@ -142,7 +148,7 @@ class Settings:
             if f"ONDEMAND_{name.upper()}" in env:
                 values[name] = env[f"ONDEMAND_{name.upper()}"] or None
         if env.get("ONDEMAND_FILES_DIR"):
-            values["files_dir"] = Path(env["ONDEMAND_FILES_DIR"])
+            values["files_dir"] = env["ONDEMAND_FILES_DIR"]
         if "ONDEMAND_DASK_SCHEDULER" in env:
             values["dask_scheduler"] = env["ONDEMAND_DASK_SCHEDULER"] or None
         if "ONDEMAND_CATALOGS" in env:

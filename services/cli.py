@@ -75,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--files-dir",
-        type=Path,
         default=None,
-        help="folder of users' uploaded files, shared by several servers "
+        metavar="FOLDER|s3://BUCKET/PREFIX",
+        help="where users' uploaded files live: a folder shared by several servers or an "
+        "S3-compatible bucket s3://BUCKET/PREFIX[?endpoint_url=URL] "
         "(default: DATA_DIR/files; env ONDEMAND_FILES_DIR)",
     )
     serve.add_argument(

@@ -26,7 +26,7 @@ from ondemand.settings import Settings
 from ondemand.signing import UrlSigner
 from ondemand.store import Database, open_database
 from ondemand.tokens import TokenStore
-from ondemand.userfiles import sweep_uploads
+from ondemand.userfiles import FileRoot, open_files
 
 from .authenticator import Authenticator
 from .gate import EvaluationGate
@@ -46,6 +46,8 @@ class AppState:
     tokens: TokenStore
     results: ResultStorage
     """Where batch results live (a folder or a bucket every server reads)."""
+    files: FileRoot
+    """Where users' uploaded files live (a folder or a bucket every server reads)."""
     auth: Authenticator | None
     """None when no users file is configured: every caller is the local user."""
     graphs: ProcessGraphStore = field(init=False)
@@ -85,10 +87,15 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     if settings.uses_demo:
         paths += ensure_demo_catalog(settings.data_dir)
     catalog = open_catalog(paths, settings)
-    sweep_uploads(settings.files_root)
     database: Database = open_database(
         settings.store, settings.data_dir, settings.store_pool_size, settings.store_wait_seconds
     )
+    try:
+        files = open_files(settings.files_dir, settings.data_dir, database)
+        files.sweep()
+    except BaseException:
+        database.close()
+        raise
     tokens = TokenStore(database, settings.token_ttl_seconds)
     auth = None
     if settings.users_file is not None:
@@ -104,9 +111,11 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
         jobs=JobStore(database, service_types),
         tokens=tokens,
         results=results,
+        files=files,
         auth=auth,
     )
-    state.batch = BatchRunner(settings, paths, state.jobs, state.engine, state.results)
+    state.batch = BatchRunner(settings, paths, state.jobs, state.engine, state.results,
+                              files)
     return state
 
 

@@ -29,6 +29,7 @@ from ..joblogs import LogEntry
 from ..jobs import JobRecord, now
 from ..layer import acquisition_times
 from ..text import without_paths
+from ..userfiles import FileRoot
 from .assemble import RasterAssembler
 from .chunks import Chunk, split_window
 from .cluster import Cluster
@@ -61,7 +62,7 @@ class RunContext:
     engine: Engine
     engine_spec: EngineSpec
     data_dir: Path
-    files_root: Path
+    files: FileRoot
     results: ResultStorage
     chunk_size: int
     stop: threading.Event
@@ -134,7 +135,7 @@ def _run(job: JobRecord, run_id: str, directory: Path, ctx: RunContext) -> Outco
     compiled = ctx.engine.compile(graph, registry_for(job.dialect))
     if ctx.engine.result_kind(compiled) is ResultKind.TABLE:
         _check(job, run_id, 0, ctx)
-        table = run_table(job, compiled, output, directory, ctx.engine, ctx.files_root)
+        table = run_table(job, compiled, output, directory, ctx.engine, ctx.files)
         return _publish(job, run_id, directory, [table], ctx)
     spec = batch_spec(output)
     window = ctx.engine.output_window(compiled, spec)

@@ -27,6 +27,7 @@ from typing import IO
 from ..engine import Engine
 from ..jobs import JobRecord, JobStore
 from ..settings import Settings
+from ..userfiles import FileRoot
 from .cluster import Cluster
 from .run import RunContext, run_batch
 from .storage import ResultStorage
@@ -53,12 +54,14 @@ class BatchRunner:
         jobs: JobStore,
         engine: Engine,
         results: ResultStorage,
+        files: FileRoot,
     ) -> None:
         self.settings = settings
         self.store = BatchStore(jobs)
         self.shared = jobs.db.shared
         self.engine = engine
         self.results = results
+        self.files = files
         self.engine_spec = EngineSpec(
             tuple(str(p.resolve()) for p in catalog_paths), settings
         )
@@ -220,7 +223,7 @@ class BatchRunner:
             engine=self.engine,
             engine_spec=self.engine_spec,
             data_dir=self.settings.data_dir,
-            files_root=self.settings.files_root,
+            files=self.files,
             results=self.results,
             chunk_size=self.settings.batch_chunk_size,
             stop=self._stop,

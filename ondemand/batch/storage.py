@@ -13,17 +13,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import ResultStorageFailed, StoreConfigInvalid
+from ..objectstore import bucket_filesystem, is_bucket, local_folder
 
 READ_BLOCK = 1024 * 1024
 """Bytes read from storage per step of a download."""
-S3_OPTIONS = ("endpoint_url", "region_name")
-"""Query parameters of an ``s3://`` location passed to the S3 client."""
 
 
 class ResultStorage:
@@ -148,25 +146,11 @@ def open_results(location: str | None, data_dir: Path) -> ResultStorage:
     if not location:
         folder = (data_dir / "results").resolve()
         return ResultStorage(LocalFileSystem(), folder.as_posix(), str(folder))
-    parts = urlsplit(location)
-    if parts.scheme in ("", "file"):
-        folder = Path(parts.path if parts.scheme else location).resolve()
-        return ResultStorage(LocalFileSystem(), folder.as_posix(), location)
-    if parts.scheme == "s3":
-        if not parts.netloc:
-            raise StoreConfigInvalid(f"The results location {location!r} names no bucket")
-        query = dict(parse_qsl(parts.query))
-        unknown = set(query) - set(S3_OPTIONS)
-        if unknown:
-            raise StoreConfigInvalid(
-                f"Unknown options {sorted(unknown)} in {location!r}; use {', '.join(S3_OPTIONS)}"
-            )
-        client = {k: v for k, v in query.items()}
-        fs = fsspec.filesystem(
-            "s3", client_kwargs=client, use_listings_cache=False, skip_instance_cache=True
-        )
-        root = f"{parts.netloc}{parts.path}".rstrip("/")
+    if is_bucket(location):
+        fs, root = bucket_filesystem(location, "results location")
         return ResultStorage(fs, root, location)
+    if urlsplit(location).scheme in ("", "file"):
+        return ResultStorage(LocalFileSystem(), local_folder(location).as_posix(), location)
     raise StoreConfigInvalid(
         f"Unknown results location {location!r}: give a folder or s3://BUCKET/PREFIX"
     )

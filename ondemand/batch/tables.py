@@ -21,7 +21,7 @@ from ..formats import OutputSpec, parse_output
 from ..formats.options import TABLE_FORMATS
 from ..formats.tables import encode_table
 from ..jobs import JobRecord
-from ..userfiles import UserFiles
+from ..userfiles import FileRoot
 from .results import ResultFile
 
 DEFAULT_TABLE_OUTPUT = {"format": "GPKG"}
@@ -44,14 +44,12 @@ def run_table(
     output: Mapping[str, Any] | None,
     directory: Path,
     engine: Engine,
-    files_root: Path,
+    files_root: FileRoot,
 ) -> ResultFile:
     """Evaluate the table, encode it, and write it atomically into ``directory``."""
     spec = table_spec(output)
     # regions are read, never written, from the owner's files: no size limits apply
-    files = UserFiles.of(
-        files_root, job.user_id, max_file_bytes=sys.maxsize, quota_bytes=sys.maxsize
-    )
+    files = files_root.of(job.user_id, max_file_bytes=sys.maxsize, quota_bytes=sys.maxsize)
     table = engine.evaluate_table(compiled, policy=CACHED, user_files=files)
     encoded = encode_table(table, spec)
     directory.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from .types import CatalogLike, CollectionLike
 
 if TYPE_CHECKING:
     from ..catalog import Item
-    from ..userfiles import UserFiles
+    from ..userfiles import FileStore
 
 
 class EvalContext(Protocol):
@@ -60,7 +60,7 @@ class EvalContext(Protocol):
         """
 
     @property
-    def user_files(self) -> UserFiles | None:
+    def user_files(self) -> FileStore | None:
         """The calling user's files (``None`` where there is no user); regions come from them."""
 
 

@@ -9,6 +9,8 @@ the quota 413.
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio.to_thread
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
@@ -16,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ondemand.errors import ArgumentInvalid, FileTooLarge, ResourceNotFound
-from ondemand.userfiles import Upload, UserFiles
+from ondemand.userfiles import FileStore, UploadWriter
 
+from ..ranges import ranged_response
 from ..state import state_of
 from ..users import current_user, resolve_user
 
@@ -43,15 +46,15 @@ class FilePathConvertor(Convertor[str]):
 register_url_convertor("filepath", FilePathConvertor())
 
 
-def files_of(request: Request, user_id: str = "me") -> UserFiles:
+def files_of(request: Request, user_id: str = "me") -> FileStore:
     """The files of ``user_id`` (``me`` = the caller); another user's are ResourceNotFound."""
     caller = current_user(request)
     user = resolve_user(request, user_id)
     if user != caller:
         raise ResourceNotFound(f"No files of user {user_id!r} are available to you")
-    settings = state_of(request).settings
-    return UserFiles.of(settings.files_root, user, max_file_bytes=settings.max_file_bytes,
-                        quota_bytes=settings.user_quota_bytes)
+    state = state_of(request)
+    return state.files.of(user, max_file_bytes=state.settings.max_file_bytes,
+                          quota_bytes=state.settings.user_quota_bytes)
 
 
 async def list_files(request: Request) -> Response:
@@ -66,8 +69,22 @@ async def download(request: Request) -> Response:
     if request.path_params["path"] == "":
         return await list_files(request)
     files = files_of(request, request.path_params["user_id"])
-    path = files.file(request.path_params["path"])
-    return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+    return await file_response(request, files, request.path_params["path"])
+
+
+async def file_response(request: Request, files: FileStore, name: str) -> Response:
+    """The file ``name`` as a download, from the disk or the bucket (HEAD and Range work)."""
+    path = await anyio.to_thread.run_sync(files.local_path, name)
+    if path is not None:
+        return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+    info = await anyio.to_thread.run_sync(files.stat, name)
+    basename = info.name.rsplit("/", 1)[-1]
+    response = ranged_response(request, info.size, partial(files.read, name),
+                               "application/octet-stream", "")
+    response.headers["Content-Disposition"] = (
+        FileResponse("", filename=basename).headers["content-disposition"]
+    )
+    return response
 
 
 async def upload(request: Request) -> Response:
@@ -94,7 +111,7 @@ async def upload(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def store_body(request: Request, files: UserFiles, name: str) -> None:
+async def store_body(request: Request, files: FileStore, name: str) -> None:
     """Stream the raw request body into the file ``name``, committed whole or not at all
     (a declared Content-Length over the limit is refused before anything is written)."""
     limit = files.max_file_bytes
@@ -112,7 +129,7 @@ async def store_body(request: Request, files: UserFiles, name: str) -> None:
     await anyio.to_thread.run_sync(writer.commit)
 
 
-async def _copy_form(request: Request, writer: Upload) -> None:
+async def _copy_form(request: Request, writer: UploadWriter) -> None:
     """Copy the ``file`` field of a multipart body into ``writer``."""
     async with request.form(max_files=1, max_fields=16) as form:
         part = form.get("file")

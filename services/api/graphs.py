@@ -10,7 +10,7 @@ from starlette.requests import Request
 from ondemand.evaluate import CompiledGraph
 from ondemand.formats import Encoded
 from ondemand.jobgraphs import compile_for, expand, registry_for
-from ondemand.userfiles import UserFiles
+from ondemand.userfiles import FileStore
 
 from ..state import AppState
 
@@ -30,7 +30,7 @@ def compile_request(state: AppState, doc: Any, dialect: str, user: str,
     return compile_for(state.engine, doc, dialect, user, state.graphs, hosts)
 
 
-def execute_request(state: AppState, doc: Any, output: Any, files: UserFiles | None,
+def execute_request(state: AppState, doc: Any, output: Any, files: FileStore | None,
                     dialect: str, user: str, hosts: frozenset[str] | None) -> Encoded:
     """Evaluate a request's (or a stored job's) graph synchronously and encode it (blocking)."""
     expanded = expand(doc, dialect, user, state.graphs, hosts, state.settings.max_graph_nodes)

@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from ...errors import ArgumentInvalid, FileContentInvalid, ResourceNotFound
 from ...geometry import WGS84, check_in_crs_area, reproject
 from ...graph import thaw
 from ...text import without_paths
-from ...userfiles import UserFiles
+from ...userfiles import FileStore
 from ...window import parse_crs
 
 MAX_FEATURES = 100_000
@@ -70,7 +70,7 @@ class Regions:
         )
 
 
-def load_regions(value: Any, files: UserFiles | None) -> Regions:
+def load_regions(value: Any, files: FileStore | None) -> Regions:
     """Read the ``regions`` argument: a user-file path, a folder, or inline GeoJSON."""
     if isinstance(value, Mapping):
         return _from_geojson(thaw(value), "inline")
@@ -85,16 +85,17 @@ def load_regions(value: Any, files: UserFiles | None) -> Regions:
         )
     relative = user_path(value.strip(), files)
     try:
-        if relative.rstrip("/") == "" or relative.endswith("/") or files.resolve(relative).is_dir():
-            return _from_folder(files.folder(relative.rstrip("/")), files.root)
-        return read_polygon_file(files.file(relative), relative)
+        if relative.rstrip("/") == "" or relative.endswith("/") or files.is_folder(relative):
+            return _from_folder(files, relative.rstrip("/"))
+        with files.local_copy(relative) as path:
+            return read_polygon_file(path, relative)
     except ResourceNotFound:
         raise ResourceNotFound(upload_hint(relative, files)) from None
 
 
-def upload_hint(relative: str, files: UserFiles) -> str:
+def upload_hint(relative: str, files: FileStore) -> str:
     """The not-found message: where regions were looked up and how to put some there."""
-    user, path = files.root.name, relative.lstrip("/")
+    user, path = files.user, relative.lstrip("/")
     folder = path == "" or path.endswith("/")
     what = "no polygon file in the folder" if folder else "no such file"
     target = f"{path}<name>.geojson" if folder else path
@@ -105,7 +106,7 @@ def upload_hint(relative: str, files: UserFiles) -> str:
     )
 
 
-def user_path(text: str, files: UserFiles) -> str:
+def user_path(text: str, files: FileStore) -> str:
     """The path inside the caller's folder named by ``/users/{id}/files/...`` or relative text."""
     match = _PREFIX.match(text)
     if match is None:
@@ -115,27 +116,26 @@ def user_path(text: str, files: UserFiles) -> str:
             )
         return text
     user = match.group(1) or match.group(2)
-    if user not in ("me", files.root.name):
+    if user not in ("me", files.user):
         raise ResourceNotFound(f"regions: {text!r} names another user's files")
     return match.group(3) or ""
 
 
-def _from_folder(folder: Path, root: Path) -> Regions:
+def _from_folder(files: FileStore, folder: str) -> Regions:
     """Every polygon file directly in ``folder``, in name order (others are skipped)."""
     parts: list[Regions] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.is_symlink() or not path.is_file():
-            continue
-        if path.suffix.lower() not in POLYGON_SUFFIXES:
+    for name in files.folder_files(folder):
+        if PurePosixPath(name).suffix.lower() not in POLYGON_SUFFIXES:
             continue
         try:
-            parts.append(read_polygon_file(path, path.relative_to(root).as_posix()))
+            with files.local_copy(name) as path:
+                parts.append(read_polygon_file(path, name))
         except FileContentInvalid:
             continue
     if not parts:
         raise ResourceNotFound(
             f"No polygon file (GeoJSON, GeoPackage, zipped Shapefile) in folder "
-            f"{(folder.relative_to(root).as_posix() + '/') if folder != root else '/'}"
+            f"{(folder + '/') if folder else '/'}"
         )
     return concat(parts)
 

@@ -35,7 +35,7 @@ from ...errors import ArgumentInvalid, NoData
 from ...geometry import reproject, transform_points
 from ...read import group_by_day
 from ...table import Table
-from ...userfiles import UserFiles
+from ...userfiles import FileStore
 from ...window import Window
 from ..context import CollectionView, EvalContext, as_cube
 from .regions import Regions
@@ -191,7 +191,7 @@ class _ItemContext:
         return self._window
 
     @property
-    def user_files(self) -> UserFiles | None:
+    def user_files(self) -> FileStore | None:
         """The calling user's files."""
         return self._ctx.user_files
 

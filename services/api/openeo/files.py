@@ -11,11 +11,11 @@ from typing import Any
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from ondemand.userfiles import FileInfo
 
-from ..files import files_of, store_body
+from ..files import file_response, files_of, store_body
 from .auth import user_of
 
 
@@ -36,8 +36,7 @@ async def list_files(request: Request) -> Response:
 async def download(request: Request) -> Response:
     """``GET /files/{path}``: the file's bytes."""
     await user_of(request)
-    path = files_of(request).file(request.path_params["path"])
-    return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+    return await file_response(request, files_of(request), request.path_params["path"])
 
 
 async def upload(request: Request) -> Response:

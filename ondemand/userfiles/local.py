@@ -1,13 +1,9 @@
-"""User files: one folder per user, confined paths, atomic writes, a size limit, a quota.
+"""User files in a folder: one folder per user, atomic writes, a size limit, a quota.
 
 A user's files live under ``FILES_ROOT / <user_id>``, where the files root is
 ``data_dir / "files"`` or a shared folder (``--files-dir``) that every server mounts.
-Every path is checked before it touches the disk (:func:`check_path`): no ``..``, ``.``
-or empty segments, no absolute paths or drive letters, no backslashes, control
-characters or NUL, nothing still URL-encoded after the one decoding HTTP does, no
-segment starting with a dot, segments of at most 255 bytes and paths of at most 1024.
-Symlinks inside the folder are never followed. Names are stored in Unicode NFC, so the
-NFC and NFD spellings of one name are one file.
+Every path is checked (:func:`~.paths.check_path`) before it touches the disk, and
+symlinks inside the folder are never followed.
 
 An upload is written to a temporary file in the user's hidden staging folder
 (``.staging``, unreachable by any checked path) and renamed over its target once
@@ -23,78 +19,28 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import stat
 import threading
-import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote
 
-from .errors import FilePathInvalid, FileTooLarge, QuotaExceeded, ResourceNotFound
+from ..errors import FilePathInvalid, FileTooLarge, QuotaExceeded, ResourceNotFound
+from .paths import (
+    STAGING,
+    TEMP_PREFIX,
+    FileInfo,
+    check_path,
+    check_user_id,
+    quota_message,
+    too_large_message,
+)
 
-MAX_SEGMENT_BYTES = 255
-MAX_PATH_BYTES = 1024
-TEMP_PREFIX = ".upload-"
-STAGING = ".staging"
-_USER_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
-_DRIVE = re.compile(r"^[A-Za-z]:")
+READ_BLOCK = 1024 * 1024
+"""Bytes read per step of a download."""
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-@dataclass(frozen=True)
-class FileInfo:
-    """One file of a listing: path relative to the user's folder, size, modification time."""
-
-    name: str
-    size: int
-    modified: datetime
-
-    def to_json(self) -> dict[str, object]:
-        """The draft's listing entry ``{"name", "size", "modified"}``."""
-        stamp = self.modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {"name": self.name, "size": self.size, "modified": stamp}
-
-
-def check_user_id(user_id: str) -> str:
-    """A user id usable as a folder name (FilePathInvalid otherwise)."""
-    if not _USER_ID.fullmatch(user_id) or user_id in (".", ".."):
-        raise FilePathInvalid(f"User id {user_id!r} is not valid")
-    return user_id
-
-
-def check_path(path: str) -> tuple[str, ...]:
-    """The segments of a relative file path, or FilePathInvalid saying what is wrong."""
-    if not isinstance(path, str) or not path:
-        raise FilePathInvalid("The file path is empty")
-    path = unicodedata.normalize("NFC", path)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        raise FilePathInvalid("The file path contains NUL or control characters")
-    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
-        raise FilePathInvalid(f"The file path is longer than {MAX_PATH_BYTES} bytes")
-    if "\\" in path:
-        raise FilePathInvalid("The file path contains a backslash; separate folders with '/'")
-    if path.startswith("/") or _DRIVE.match(path):
-        raise FilePathInvalid(
-            f"The file path {path!r} is absolute; give it relative to your folder"
-        )
-    if unquote(path) != path:
-        raise FilePathInvalid(f"The file path {path!r} is still URL-encoded (encode it once)")
-    segments = tuple(path.split("/"))
-    for segment in segments:
-        if segment in ("", ".", ".."):
-            raise FilePathInvalid(
-                f"The file path {path!r} has an empty, '.' or '..' segment"
-            )
-        if segment.startswith("."):
-            raise FilePathInvalid(f"File and folder names cannot start with a dot: {segment!r}")
-        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
-            raise FilePathInvalid(f"A file or folder name is longer than {MAX_SEGMENT_BYTES} bytes")
-    return segments
 
 
 class UserFiles:
@@ -111,6 +57,11 @@ class UserFiles:
         """The files of ``user_id`` under ``files_root`` (``Settings.files_root``)."""
         root = files_root / check_user_id(user_id)
         return cls(root, max_file_bytes=max_file_bytes, quota_bytes=quota_bytes)
+
+    @property
+    def user(self) -> str:
+        """The user whose files these are."""
+        return self.root.name
 
     def resolve(self, path: str) -> Path:
         """The checked absolute path of ``path`` (which may not exist yet); no symlinks on it."""
@@ -145,6 +96,46 @@ class UserFiles:
         if not target.is_dir() or target.is_symlink():
             raise ResourceNotFound(f"Folder {path!r} does not exist")
         return target
+
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` (checked) names an existing folder."""
+        return self.resolve(path).is_dir()
+
+    def folder_files(self, path: str) -> list[str]:
+        """The files directly in folder ``path`` (``""``: the root), as paths relative to the
+        user's folder, sorted; hidden files and symlinks left out. ResourceNotFound if none."""
+        folder = self.folder(path)
+        return sorted(
+            p.relative_to(self.root).as_posix() for p in folder.iterdir()
+            if not p.name.startswith(".") and not p.is_symlink() and p.is_file()
+        )
+
+    def stat(self, path: str) -> FileInfo:
+        """Name, size and modification time of the file at ``path`` (ResourceNotFound else)."""
+        info = os.lstat(self.file(path))
+        name = "/".join(check_path(path))
+        return FileInfo(name, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    def local_path(self, path: str) -> Path | None:
+        """The file at ``path`` on this machine's disk (served as is)."""
+        return self.file(path)
+
+    def read(self, path: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive) of the file at ``path``, in blocks."""
+        with self.file(path).open("rb") as handle:
+            handle.seek(start)
+            left = end - start
+            while left > 0:
+                block = handle.read(min(READ_BLOCK, left))
+                if not block:
+                    return
+                left -= len(block)
+                yield block
+
+    @contextmanager
+    def local_copy(self, path: str) -> Iterator[Path]:
+        """The file at ``path`` on this machine's disk: the file itself."""
+        yield self.file(path)
 
     def listing(self) -> list[FileInfo]:
         """Every file, recursively, sorted by path (temporary and hidden files left out)."""
@@ -275,12 +266,10 @@ class Upload:
         self.size += len(chunk)
         if self.size > self._files.max_file_bytes:
             self.abort()
-            raise FileTooLarge(
-                f"File {self._name!r} is over the limit of {self._files.max_file_bytes:,} bytes"
-            )
+            raise FileTooLarge(too_large_message(self._name, self._files.max_file_bytes))
         if self.size > self._allowed:
             self.abort()
-            raise QuotaExceeded(_quota_message(self._files))
+            raise _over_quota(self._files)
         view = memoryview(chunk)
         while view:
             written = os.write(self._fd, view)
@@ -293,7 +282,7 @@ class Upload:
             with self._files.lock():
                 used = self._files.used_bytes() - self._existing_size()
                 if used + self.size > self._files.quota_bytes:
-                    raise QuotaExceeded(_quota_message(self._files))
+                    raise _over_quota(self._files)
                 self._files.resolve(self._name)  # no symlink appeared meanwhile
                 try:  # a delete may have removed the (then empty) folder meanwhile
                     self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -357,8 +346,21 @@ def _remove_if_dead(path: Path) -> bool:
     return True
 
 
-def _quota_message(files: UserFiles) -> str:
-    return (
-        f"The upload would take your files over your quota of {files.quota_bytes:,} bytes "
-        f"({files.used_bytes():,} bytes used); delete files first"
-    )
+class LocalFileRoot:
+    """Every user's files under one folder of this machine (or a mounted shared folder)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def of(self, user_id: str, *, max_file_bytes: int, quota_bytes: int) -> UserFiles:
+        """The files of ``user_id`` with these limits."""
+        return UserFiles.of(self.folder, user_id, max_file_bytes=max_file_bytes,
+                            quota_bytes=quota_bytes)
+
+    def sweep(self) -> int:
+        """Remove dead uploads' temporary files (at start); how many."""
+        return sweep_uploads(self.folder)
+
+
+def _over_quota(files: UserFiles) -> QuotaExceeded:
+    return QuotaExceeded(quota_message(files.quota_bytes, files.used_bytes()))
