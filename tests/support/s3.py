@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import fsspec
 import httpx
+import pytest
 from fsspec import AbstractFileSystem
 
 from tests.support.batchdata import ROOT, child_env, free_port
@@ -68,3 +69,13 @@ def new_bucket(endpoint: str, prefix: str = "results") -> str:
     bucket = f"{prefix}-{uuid.uuid4().hex[:10]}"
     bucket_filesystem(endpoint).mkdir(bucket)
     return bucket
+
+
+@contextmanager
+def s3_environment() -> Iterator[None]:
+    """The test server's credentials in the environment for the block (as a deployment
+    sets them), for fixtures wider than one test."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in CREDENTIALS.items():
+            patch.setenv(key, value)
+        yield
