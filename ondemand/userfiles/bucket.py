@@ -5,7 +5,7 @@ An upload streams into an S3 multipart upload of its final key, in parts of
 whole body arrived and the quota was checked under the user's lock: until then the
 object does not exist, so a half-written file is never visible; a failed or aborted
 upload is aborted in S3 and leaves nothing. Multipart uploads of servers that died
-are aborted at start once older than :data:`STALE_UPLOAD_SECONDS`.
+are aborted at start once idle for :data:`STALE_UPLOAD_SECONDS`.
 
 The user's lock is the shared job store's (``Transaction.lock``: a PostgreSQL advisory
 lock, or SQLite's single writer), so commits and deletes of one user are serialised
@@ -34,7 +34,7 @@ PART_BYTES = 5 * 1024 * 1024
 READ_BLOCK = 1024 * 1024
 """Bytes read from the bucket per step of a download."""
 STALE_UPLOAD_SECONDS = 24 * 3600.0
-"""Age after which an unfinished multipart upload belongs to a dead server."""
+"""Idle time (no part sent) after which an unfinished upload belongs to a dead server."""
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -260,8 +260,8 @@ class BucketFileRoot:
             raise FileNotFoundError(f"bucket {bucket!r} does not exist")
 
     def sweep(self, older_than: float = STALE_UPLOAD_SECONDS) -> int:
-        """Abort unfinished multipart uploads under the root started over ``older_than``
-        seconds ago (their servers died); how many."""
+        """Abort unfinished multipart uploads under the root that sent nothing for
+        ``older_than`` seconds (their servers died); how many."""
         bucket, _, prefix = self.root.partition("/")
         removed = 0
         now = time.time()
@@ -269,12 +269,22 @@ class BucketFileRoot:
             key = str(upload.get("Key", ""))
             if prefix and not key.startswith(prefix + "/"):
                 continue
-            started = upload.get("Initiated")
-            age = now - started.timestamp() if isinstance(started, datetime) else now
-            if age >= older_than:
+            if now - self._last_activity(bucket, key, upload) >= older_than:
                 self.fs.abort_mpu(bucket, key, upload["UploadId"])
                 removed += 1
         return removed
+
+    def _last_activity(self, bucket: str, key: str, upload: dict[str, Any]) -> float:
+        """When an unfinished upload last sent a part (else when it started), epoch seconds.
+
+        A live upload sends a part every :data:`PART_BYTES`; the parts' times are also
+        the ones S3-compatible servers keep most faithfully."""
+        parts = self.fs.call_s3("list_parts", Bucket=bucket, Key=key,
+                                UploadId=upload["UploadId"]).get("Parts", [])
+        stamps = [p["LastModified"] for p in parts if isinstance(p.get("LastModified"), datetime)]
+        if not stamps and isinstance(upload.get("Initiated"), datetime):
+            stamps = [upload["Initiated"]]
+        return max(s.timestamp() for s in stamps) if stamps else time.time()
 
 
 def _modified(info: dict[str, Any]) -> datetime:
