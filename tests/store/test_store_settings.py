@@ -10,6 +10,7 @@ from ondemand.errors import StoreConfigInvalid
 from ondemand.settings import Settings
 from ondemand.store import open_database
 from ondemand.store.sqlite import SQLiteDatabase
+from ondemand.userfiles import LocalFileRoot, open_files
 from services.cli import build_parser, settings_from_args
 from services.ranges import parse_range
 
@@ -38,6 +39,31 @@ def test_defaults_stay_under_the_data_dir(tmp_path: Path) -> None:
     assert settings.files_root == tmp_path / "files"
     database = open_database(settings.store, tmp_path)
     assert isinstance(database, SQLiteDatabase) and database.path == tmp_path / "jobs.sqlite"
+
+
+def test_files_locations_take_the_forms_of_results(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    location = "s3://files-bucket/users?endpoint_url=http://127.0.0.1:9"
+    monkeypatch.setenv("ONDEMAND_FILES_DIR", location)
+    settings = settings_from_args(build_parser().parse_args(["serve", "--data-dir",
+                                                             str(tmp_path)]))
+    assert settings.files_dir == location
+    assert Settings.from_env(settings.to_env()) == settings
+    flag = build_parser().parse_args(["serve", "--files-dir", f"file://{tmp_path}/shared"])
+    assert settings_from_args(flag).files_root == tmp_path / "shared"
+    database = SQLiteDatabase(tmp_path / "jobs.sqlite")
+    try:
+        for given in (f"file://{tmp_path}/shared", str(tmp_path / "shared"), None):
+            root = open_files(given, tmp_path, database)
+            assert isinstance(root, LocalFileRoot)
+            assert root.folder == tmp_path / ("shared" if given else "files")
+        for bad, message in (("ftp://host/x", "Unknown files location"),
+                             ("s3:///x", "names no bucket"),
+                             ("s3://b/x?secret=1", "Unknown options")):
+            with pytest.raises(StoreConfigInvalid, match=message):
+                open_files(bad, tmp_path, database)
+    finally:
+        database.close()
 
 
 @pytest.mark.parametrize("location", ["mysql://u@h/db", "redis://h"])
