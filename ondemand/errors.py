@@ -204,6 +204,10 @@ class ResultStorageFailed(ServerBusy):
     """Batch results cannot be written to or read from their storage (folder, bucket)."""
 
 
+class FileStorageFailed(ServerBusy):
+    """Users' files cannot be written to or read from their bucket right now."""
+
+
 class JobNotFinished(OnDemandError, ValueError):
     """A job's batch results are asked for before its batch run has finished."""
 

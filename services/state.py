@@ -26,7 +26,7 @@ from ondemand.settings import Settings
 from ondemand.signing import UrlSigner
 from ondemand.store import Database, open_database
 from ondemand.tokens import TokenStore
-from ondemand.userfiles import FileRoot, open_files
+from ondemand.userfiles import FileRoot, check_apart, open_files
 
 from .authenticator import Authenticator
 from .gate import EvaluationGate
@@ -92,6 +92,7 @@ def build_state(settings: Settings, service_types: Collection[str] | None = None
     )
     try:
         files = open_files(settings.files_dir, settings.data_dir, database)
+        check_apart(files, results.root, results.location)
         files.sweep()
     except BaseException:
         database.close()

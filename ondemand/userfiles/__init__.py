@@ -99,6 +99,23 @@ class FileRoot(Protocol):
         """Remove what uploads of dead processes left (at start); how many."""
 
 
+def check_apart(files: FileRoot, results_root: str, results_location: str) -> None:
+    """StoreConfigInvalid when the users' files and the batch results share a folder or a
+    prefix (old results are deleted by prefix: users' files there would go with them)."""
+    if isinstance(files, BucketFileRoot):
+        root, where = files.root, files.location
+    elif isinstance(files, LocalFileRoot):
+        root, where = files.folder.as_posix(), str(files.folder)
+    else:
+        return
+    a, b = root.rstrip("/") + "/", results_root.rstrip("/") + "/"
+    if a.startswith(b) or b.startswith(a):
+        raise StoreConfigInvalid(
+            f"Users' files ({where}) and batch results ({results_location}) overlap; "
+            "give --files-dir and --results locations apart from each other"
+        )
+
+
 def open_files(location: str | Path | None, data_dir: Path, database: Database) -> FileRoot:
     """The users' files at ``location`` (``--files-dir``): a folder path or ``file://`` URL,
     or ``s3://BUCKET/PREFIX[?endpoint_url=...]`` (commits then lock in ``database``);
@@ -136,6 +153,7 @@ __all__ = [
     "Upload",
     "UploadWriter",
     "UserFiles",
+    "check_apart",
     "check_path",
     "check_user_id",
     "open_files",

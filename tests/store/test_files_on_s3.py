@@ -33,7 +33,7 @@ from tests.support.batchdata import ROOT, child_env, free_port, wait_until_servi
 from tests.support.cluster import stop_processes
 from tests.support.cogs import make_collection
 from tests.support.postgres import Postgres
-from tests.support.s3 import CREDENTIALS, new_bucket, s3_environment
+from tests.support.s3 import CREDENTIALS, new_bucket, s3_environment, s3_server
 
 MAX_FILE = 4096
 QUOTA = 10_000
@@ -214,7 +214,7 @@ def test_dead_uploads_are_swept_once_stale(s3_endpoint: str, s3_credentials: Non
 
 def test_a_missing_bucket_stops_the_server_at_start(s3_endpoint: str, s3_credentials: None,
                                                     tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, demo=True,
+    settings = Settings(data_dir=tmp_path, catalogs=(_catalog(tmp_path),),
                         files_dir=f"s3://no-such-files-bucket/x?endpoint_url={s3_endpoint}")
     with pytest.raises(StoreConfigInvalid, match="'no-such-files-bucket' does not exist"):
         with TestClient(create_app(settings)):
@@ -261,3 +261,32 @@ def test_every_answer_is_the_folder_stores(both: tuple[TestClient, TestClient]) 
     listings = [[(e["name"], e["size"]) for e in c.get("/files/me").json()] for c in both]
     assert listings[0] == listings[1] == [("a.txt", 1), ("c", 4000), ("d", 4000),
                                           ("sub/f.txt", 1)]
+
+
+def test_files_inside_the_results_prefix_are_refused(s3_endpoint: str, s3_credentials: None,
+                                                     tmp_path: Path) -> None:
+    _, bucket = new_bucket(s3_endpoint)
+    settings = Settings(data_dir=tmp_path, catalogs=(_catalog(tmp_path),),
+                        results=f"s3://{bucket}/prod?endpoint_url={s3_endpoint}",
+                        files_dir=f"s3://{bucket}/prod/files?endpoint_url={s3_endpoint}")
+    with pytest.raises(StoreConfigInvalid, match="overlap"):
+        with TestClient(create_app(settings)):
+            pass
+
+
+def test_an_unreachable_bucket_is_503(s3_credentials: None,
+                                                         tmp_path: Path) -> None:
+    with s3_server() as endpoint:  # a server of its own, stopped mid-test
+        fs, bucket = new_bucket(endpoint)
+        settings = Settings(data_dir=tmp_path, catalogs=(_catalog(tmp_path),),
+                            files_dir=f"s3://{bucket}/u?endpoint_url={endpoint}")
+        app = TestClient(create_app(settings))
+        app.__enter__()
+    try:
+        for method, url in (("GET", "/files/me"), ("GET", "/files/me/a.txt")):
+            response = app.request(method, url, content=b"x" if method == "PUT" else None)
+            assert response.status_code == 503, (method, url, response.text)
+            assert "retry shortly" in response.json()["message"]
+            assert bucket in response.json()["message"]
+    finally:
+        app.__exit__(None, None, None)
