@@ -40,7 +40,9 @@ from .paths import FileInfo, check_path, check_user_id, quota_message, too_large
 PART_BYTES = 5 * 1024 * 1024
 """Bytes of an upload buffered before they go to S3 as one part (S3's smallest part)."""
 READ_BLOCK = 1024 * 1024
-"""Bytes read from the bucket per step of a download."""
+"""Bytes a download hands on per step."""
+FETCH_BYTES = 8 * 1024 * 1024
+"""Bytes fetched from the bucket per request of a download (held in memory meanwhile)."""
 STALE_UPLOAD_SECONDS = 24 * 3600.0
 """Idle time (no part sent) after which an unfinished upload belongs to a dead server."""
 _LOCKS: dict[str, threading.Lock] = {}
@@ -131,7 +133,7 @@ class BucketFiles:
     def read(self, path: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive) of the file at ``path``, in blocks."""
         handle: IO[bytes]
-        with self.fs.open(self.key(path), "rb", block_size=READ_BLOCK) as handle:
+        with self.fs.open(self.key(path), "rb", block_size=FETCH_BYTES) as handle:
             handle.seek(start)
             left = end - start
             while left > 0:

@@ -290,3 +290,22 @@ def test_an_unreachable_bucket_is_503(s3_credentials: None,
             assert bucket in response.json()["message"]
     finally:
         app.__exit__(None, None, None)
+
+
+def test_openeo_files_endpoints_on_two_servers(
+    pair: tuple[httpx.Client, httpx.Client, Any, str]
+) -> None:
+    a, b, fs, bucket = pair
+    body = b'{"type": "FeatureCollection", "features": []}'
+    put = a.put("/openeo/1.2/files/zones/z.geojson", content=body)
+    assert put.status_code == 200, put.text
+    assert (put.json()["path"], put.json()["size"]) == ("zones/z.geojson", len(body))
+    assert b.get("/openeo/1.2/files/zones/z.geojson").content == body
+    assert [f["path"] for f in b.get("/openeo/1.2/files").json()["files"]] == ["zones/z.geojson"]
+    assert fs.cat(f"{bucket}/users/local/zones/z.geojson") == body
+    missing = b.get("/openeo/1.2/files/nope.json")
+    assert missing.status_code == 404 and missing.json()["code"] == "FileNotFound"
+    hostile = b.put("/openeo/1.2/files/%2E%2E/escape", content=b"x")
+    assert hostile.status_code == 400 and hostile.json()["code"] == "FilePathInvalid"
+    assert b.delete("/openeo/1.2/files/zones/z.geojson").status_code == 204
+    assert a.get("/openeo/1.2/files/zones/z.geojson").status_code == 404
