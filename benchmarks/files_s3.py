@@ -102,7 +102,7 @@ def main() -> None:
         catalog = make_collection(root / "tiny", [("i1", datetime(2020, 1, 1, tzinfo=UTC),
                                                    {"B1": band})], 32633,
                                   Affine(10, 0, 500000, 0, -10, 5000000))
-        _, bucket = new_bucket(endpoint, "bench")
+        bucket = new_bucket(endpoint, "bench")
         common = ("--catalog", str(catalog))
         with running_server(root / "f", *common) as server:
             local = run(server, args.mib, args.small)

@@ -25,7 +25,7 @@ from tests.api.test_zonal_api import expected as expected  # noqa: F401  (the fi
 from tests.api.test_zonal_api import ours
 from tests.support.batchdata import done, wait_for
 from tests.support.polygons import NAME, POLYGON
-from tests.support.s3 import new_bucket, s3_environment
+from tests.support.s3 import bucket_filesystem, new_bucket, s3_environment
 from tests.support.seed import zonal_draft_request as draft_request
 
 
@@ -34,7 +34,8 @@ def bucket_client(demo_data_dir: Path, s3_endpoint: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Any]]:
     """An app on the demo catalog whose users' files are in a fresh bucket, and the bucket."""
     with s3_environment():
-        fs, bucket = new_bucket(s3_endpoint, "zonal")
+        bucket = new_bucket(s3_endpoint, "zonal")
+        fs = bucket_filesystem(s3_endpoint)
         settings = Settings(
             data_dir=tmp_path_factory.mktemp("zonal-s3"),
             catalogs=tuple(ensure_demo_catalog(demo_data_dir)), batch_workers=1,

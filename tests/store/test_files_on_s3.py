@@ -33,7 +33,13 @@ from tests.support.batchdata import ROOT, child_env, free_port, wait_until_servi
 from tests.support.cluster import stop_processes
 from tests.support.cogs import make_collection
 from tests.support.postgres import Postgres
-from tests.support.s3 import CREDENTIALS, new_bucket, s3_environment, s3_server
+from tests.support.s3 import (
+    CREDENTIALS,
+    bucket_filesystem,
+    new_bucket,
+    s3_environment,
+    s3_server,
+)
 
 MAX_FILE = 4096
 QUOTA = 10_000
@@ -82,7 +88,9 @@ def pair(postgres: Postgres, s3_endpoint: str, tmp_path_factory: pytest.TempPath
     root = tmp_path_factory.mktemp("files-s3")
     store = postgres.create_database("files_s3")
     with s3_environment():
-        fs, bucket = new_bucket(s3_endpoint)
+        bucket = new_bucket(s3_endpoint, "files")
+        fs = bucket_filesystem(s3_endpoint)
+        fs.ls(bucket)  # the client signs with the test credentials from now on
     files_dir = f"s3://{bucket}/users?endpoint_url={s3_endpoint}"
     limits = {"ONDEMAND_MAX_FILE_BYTES": str(MAX_FILE), "ONDEMAND_USER_QUOTA_BYTES": str(QUOTA)}
     catalog = _catalog(root)
@@ -166,10 +174,10 @@ def _wait(condition: Callable[[], bool], timeout: float = 30) -> bool:
 
 
 def test_an_upload_cut_off_mid_body_leaves_nothing(
-    postgres: Postgres, s3_endpoint: str, tmp_path: Path
+    postgres: Postgres, s3_endpoint: str, s3_credentials: None, tmp_path: Path
 ) -> None:
-    with s3_environment():
-        fs, bucket = new_bucket(s3_endpoint)
+    bucket = new_bucket(s3_endpoint, "files")
+    fs = bucket_filesystem(s3_endpoint)
     files_dir = f"s3://{bucket}/users?endpoint_url={s3_endpoint}"
     limits = {"ONDEMAND_MAX_FILE_BYTES": str(32 * MIB), "ONDEMAND_USER_QUOTA_BYTES": str(64 * MIB)}
     with server(tmp_path / "a", _catalog(tmp_path), postgres.create_database("cut_off"),
@@ -195,7 +203,8 @@ def test_an_upload_cut_off_mid_body_leaves_nothing(
 
 def test_dead_uploads_are_swept_once_stale(s3_endpoint: str, s3_credentials: None,
                                            tmp_path: Path) -> None:
-    fs, bucket = new_bucket(s3_endpoint)
+    bucket = new_bucket(s3_endpoint, "files")
+    fs = bucket_filesystem(s3_endpoint)
     database = SQLiteDatabase(tmp_path / "jobs.sqlite")
     try:
         root = open_files(f"s3://{bucket}/users?endpoint_url={s3_endpoint}", tmp_path, database)
@@ -228,7 +237,7 @@ def both(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
     root = tmp_path_factory.mktemp("both")
     catalog = _catalog(root)
     with s3_environment():
-        _, bucket = new_bucket(s3_endpoint)
+        bucket = new_bucket(s3_endpoint, "files")
         apps = [Settings(data_dir=root / name, catalogs=(catalog,), max_file_bytes=MAX_FILE,
                          user_quota_bytes=QUOTA, files_dir=files_dir)
                 for name, files_dir in (("folder", None),
@@ -265,7 +274,7 @@ def test_every_answer_is_the_folder_stores(both: tuple[TestClient, TestClient]) 
 
 def test_files_inside_the_results_prefix_are_refused(s3_endpoint: str, s3_credentials: None,
                                                      tmp_path: Path) -> None:
-    _, bucket = new_bucket(s3_endpoint)
+    bucket = new_bucket(s3_endpoint, "files")
     settings = Settings(data_dir=tmp_path, catalogs=(_catalog(tmp_path),),
                         results=f"s3://{bucket}/prod?endpoint_url={s3_endpoint}",
                         files_dir=f"s3://{bucket}/prod/files?endpoint_url={s3_endpoint}")
@@ -277,7 +286,7 @@ def test_files_inside_the_results_prefix_are_refused(s3_endpoint: str, s3_creden
 def test_an_unreachable_bucket_is_503(s3_credentials: None,
                                                          tmp_path: Path) -> None:
     with s3_server() as endpoint:  # a server of its own, stopped mid-test
-        fs, bucket = new_bucket(endpoint)
+        bucket = new_bucket(endpoint, "files")
         settings = Settings(data_dir=tmp_path, catalogs=(_catalog(tmp_path),),
                             files_dir=f"s3://{bucket}/u?endpoint_url={endpoint}")
         app = TestClient(create_app(settings))
