@@ -55,6 +55,7 @@ STATUS = {
     errors.ServerBusy: 503,
     errors.StoreUnavailable: 503,
     errors.ResultStorageFailed: 503,
+    errors.FileStorageFailed: 503,
     errors.RemoteUnavailable: 503,
     errors.AssetUnreadable: 502,
     errors.LoginThrottled: 429,
