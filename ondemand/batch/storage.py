@@ -19,6 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import ResultStorageFailed, StoreConfigInvalid
 from ..objectstore import bucket_filesystem, is_bucket, local_folder
+from ..ranges import read_range
 
 READ_BLOCK = 1024 * 1024
 """Bytes read from storage per step of a download."""
@@ -89,14 +90,7 @@ class ResultStorage:
         """Bytes ``start`` to ``end`` (exclusive) of a file, in blocks."""
         handle: IO[bytes]
         with self.fs.open(self.path(job_id, run_id, name), "rb") as handle:
-            handle.seek(start)
-            left = end - start
-            while left > 0:
-                block = handle.read(min(READ_BLOCK, left))
-                if not block:
-                    return
-                left -= len(block)
-                yield block
+            yield from read_range(handle, start, end, READ_BLOCK)
 
     def job_ids(self) -> list[str]:
         """The jobs with a folder in the storage."""

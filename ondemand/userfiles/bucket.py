@@ -34,6 +34,7 @@ from ..errors import (
     QuotaExceeded,
     ResourceNotFound,
 )
+from ..ranges import read_range
 from ..store.base import Database
 from .paths import FileInfo, check_path, check_user_id, quota_message, too_large_message
 
@@ -134,14 +135,7 @@ class BucketFiles:
         """Bytes ``start`` to ``end`` (exclusive) of the file at ``path``, in blocks."""
         handle: IO[bytes]
         with self.fs.open(self.key(path), "rb", block_size=FETCH_BYTES) as handle:
-            handle.seek(start)
-            left = end - start
-            while left > 0:
-                block = handle.read(min(READ_BLOCK, left))
-                if not block:
-                    return
-                left -= len(block)
-                yield block
+            yield from read_range(handle, start, end, READ_BLOCK)
 
     @contextmanager
     def local_copy(self, path: str) -> Iterator[Path]:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import FilePathInvalid, FileTooLarge, QuotaExceeded, ResourceNotFound
+from ..ranges import read_range
 from .paths import (
     STAGING,
     TEMP_PREFIX,
@@ -123,14 +124,7 @@ class UserFiles:
     def read(self, path: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive) of the file at ``path``, in blocks."""
         with self.file(path).open("rb") as handle:
-            handle.seek(start)
-            left = end - start
-            while left > 0:
-                block = handle.read(min(READ_BLOCK, left))
-                if not block:
-                    return
-                left -= len(block)
-                yield block
+            yield from read_range(handle, start, end, READ_BLOCK)
 
     @contextmanager
     def local_copy(self, path: str) -> Iterator[Path]:
