@@ -37,6 +37,7 @@ from ..errors import (
 from ..ranges import read_range
 from ..store.base import Database
 from .paths import FileInfo, check_path, check_user_id, quota_message, too_large_message
+from .writing import write_whole
 
 PART_BYTES = 5 * 1024 * 1024
 """Bytes of an upload buffered before they go to S3 as one part (S3's smallest part)."""
@@ -182,14 +183,7 @@ class BucketFiles:
 
     def write(self, path: str, chunks: Iterable[bytes]) -> FileInfo:
         """Write ``chunks`` to ``path`` atomically (FileTooLarge / QuotaExceeded over limits)."""
-        upload = self.begin(path)
-        try:
-            for chunk in chunks:
-                upload.write(chunk)
-        except BaseException:
-            upload.abort()
-            raise
-        return upload.commit()
+        return write_whole(self.begin(path), chunks)
 
     @_guarded
     def begin(self, path: str) -> BucketUpload:

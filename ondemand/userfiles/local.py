@@ -37,6 +37,7 @@ from .paths import (
     quota_message,
     too_large_message,
 )
+from .writing import write_whole
 
 READ_BLOCK = 1024 * 1024
 """Bytes read per step of a download."""
@@ -175,14 +176,7 @@ class UserFiles:
 
     def write(self, path: str, chunks: Iterable[bytes]) -> FileInfo:
         """Write ``chunks`` to ``path`` atomically (FileTooLarge / QuotaExceeded over limits)."""
-        upload = self.begin(path)
-        try:
-            for chunk in chunks:
-                upload.write(chunk)
-        except BaseException:
-            upload.abort()
-            raise
-        return upload.commit()
+        return write_whole(self.begin(path), chunks)
 
     def begin(self, path: str) -> Upload:
         """Start an upload to ``path``: write chunks to it, then commit or abort."""
