@@ -26,6 +26,8 @@ class Published:
 
     service: ServiceRecord
     layer: Layer
+    signed: bool = False
+    """Whether the request carries a live signature of the service (:func:`signed`)."""
 
 
 def signed(request: Request, service: ServiceRecord) -> bool:
@@ -57,7 +59,8 @@ def find_published(request: Request, service_id: str, protocol: Protocol) -> Pub
     :func:`service_layer`); for listings that name services outside the path."""
     state = state_of(request)
     service = state.jobs.get_service(service_id, None)
-    if requires_auth(service) and not signed(request, service):
+    by_signature = signed(request, service)
+    if requires_auth(service) and not by_signature:
         if current_user(request) != service.user_id:
             raise ResourceNotFound(f"Service {service_id!r} does not exist")
     if service.service_type not in protocol.type_names:
@@ -69,7 +72,8 @@ def find_published(request: Request, service_id: str, protocol: Protocol) -> Pub
         raise ResourceNotFound(
             f"Service {service_id!r} is stopped: its job {job.job_id!r} is not running on demand"
         )
-    return Published(service=service, layer=state.layers.get(state.engine, job))
+    return Published(service=service, layer=state.layers.get(state.engine, job),
+                     signed=by_signature)
 
 
 def published_of(request: Request) -> Published:

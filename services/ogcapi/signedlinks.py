@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..protocol import Handler
-from ..published import published_of, signed
+from ..published import published_of
 from .sources import api_root
 
 __all__ = ["carrying_signature", "sign_links"]
@@ -40,11 +40,12 @@ def sign_links(value: Any, root: str, query: str) -> Any:
 
 
 def _signature(request: Request) -> str | None:
-    """``exp=...&sig=...`` when the request's own signature is valid for its service."""
-    exp, sig = request.query_params.get("exp"), request.query_params.get("sig")
-    if not exp or not sig or not signed(request, published_of(request).service):
+    """``exp=...&sig=...`` when the request's own signature is valid for its service
+    (checked once, when the service was looked up)."""
+    if not published_of(request).signed:
         return None
-    return urlencode({"exp": exp, "sig": sig})
+    q = request.query_params
+    return urlencode({"exp": q["exp"], "sig": q["sig"]})
 
 
 def carrying_signature(handler: Handler) -> Handler:
