@@ -23,9 +23,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
-from tests.support.live import live_server
+from tests.support.live import live_demo_server
 from tests.support.seed import use_case_1_job
 
 DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "viewer.png"
@@ -67,11 +65,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def base_url(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server (uvicorn in a thread) on 127.0.0.1 with its own data dir."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("viewer-server"),
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-    )
-    with live_server(settings) as url:
+    with live_demo_server(tmp_path_factory.mktemp("viewer-server"), demo_data_dir) as url:
         yield url
 
 

@@ -15,20 +15,14 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
-from tests.support.live import live_server
+from tests.support.live import live_demo_server
 
 from .conftest import graphs
 
 
 @pytest.fixture(scope="module")
 def server(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings_ = Settings(
-        data_dir=tmp_path_factory.mktemp("ogcapi-fuzz"),
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-    )
-    with live_server(settings_) as url:
+    with live_demo_server(tmp_path_factory.mktemp("ogcapi-fuzz"), demo_data_dir) as url:
         yield url
 
 

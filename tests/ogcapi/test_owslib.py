@@ -14,9 +14,7 @@ import pytest
 from owslib.ogcapi.coverages import Coverages
 
 from ondemand.catalog import Catalog
-from ondemand.demo import ensure_demo_catalog
-from ondemand.settings import Settings
-from tests.support.live import live_server
+from tests.support.live import live_demo_server
 
 from .conftest import graphs, read_tiff, with_bbox
 
@@ -25,11 +23,7 @@ BOX = {"left": 656000, "right": 660000, "bottom": 5170000, "top": 5175000}
 
 @pytest.fixture(scope="module")
 def server(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("ogcapi-owslib"),
-        catalogs=tuple(ensure_demo_catalog(demo_data_dir)),
-    )
-    with live_server(settings) as url:
+    with live_demo_server(tmp_path_factory.mktemp("ogcapi-owslib"), demo_data_dir) as url:
         yield url
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import numpy as np
 from affine import Affine
 
 from tests.support.cogs import make_collection
+from tests.support.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = (500000.0, 4000000.0)
@@ -93,12 +93,6 @@ NDVI_SERIES: dict[str, Any] = {
     "process_id": "NDVI",
     "args": {"imagery": {"product_id": "T"}, "red": "B04", "nir": "B08"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env(**extra: str) -> dict[str, str]:

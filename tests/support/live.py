@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import uvicorn
 
+from ondemand.demo import ensure_demo_catalog
 from ondemand.settings import Settings
 from services import create_app
 from services.cli import uvicorn_config
@@ -41,3 +43,12 @@ def live_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def live_demo_server(data_dir: Path, demo_data_dir: Path) -> Iterator[str]:
+    """:func:`live_server` on the demo catalog (generated once in ``demo_data_dir``) with
+    its own ``data_dir``; yield its base URL."""
+    settings = Settings(data_dir=data_dir, catalogs=tuple(ensure_demo_catalog(demo_data_dir)))
+    with live_server(settings) as url:
+        yield url
