@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Literal
+from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -42,13 +43,22 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | Liter
     return start, end
 
 
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` value downloading as ``filename`` (RFC 6266: names that
+    are not plain ASCII, or need quoting, as ``filename*=utf-8''...``)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
+
+
 def ranged_response(
     request: Request, size: int, reader: Reader, media_type: str, filename: str
 ) -> Response:
     """The file (or the requested range of it), streamed from ``reader`` off the event loop."""
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Content-Disposition": attachment(filename),
     }
     wanted = parse_range(request.headers.get("range"), size)
     if wanted is False:

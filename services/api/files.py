@@ -79,12 +79,8 @@ async def file_response(request: Request, files: FileStore, name: str) -> Respon
         return FileResponse(path, media_type="application/octet-stream", filename=path.name)
     info = await anyio.to_thread.run_sync(files.stat, name)
     basename = info.name.rsplit("/", 1)[-1]
-    response = ranged_response(request, info.size, partial(files.read, name),
-                               "application/octet-stream", "")
-    response.headers["Content-Disposition"] = (
-        FileResponse("", filename=basename).headers["content-disposition"]
-    )
-    return response
+    return ranged_response(request, info.size, partial(files.read, name),
+                           "application/octet-stream", basename)
 
 
 async def upload(request: Request) -> Response:
