@@ -40,18 +40,19 @@ from .static import providers_text
 
 @dataclass(frozen=True)
 class ApiOptions:
-    """How a STAC API is searched."""
+    """How a STAC API is searched (from the settings' ``stac_*`` values, which hold the
+    defaults: :func:`ondemand.catalog.catalog.api_options`)."""
 
-    page_size: int = 100
+    page_size: int
     """Items per page of a search."""
-    max_items: int = 5000
+    max_items: int
     """A search finding more items than this fails (narrow the bbox or dates)."""
-    cache_seconds: float = 300.0
+    cache_seconds: float
     """How long search results are reused; also how long a changed item may go unseen."""
-    cache_entries: int = 512
-    timeout: float = 10.0
+    cache_entries: int
+    timeout: float
     """Seconds one request to the API may take."""
-    retries: int = 2
+    retries: int
     """Retries of a failed request (connection errors, 502/503/504), with back-off."""
     sign: Signer | None = None
 

@@ -14,7 +14,8 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ondemand.catalog import Catalog, open_catalog
-from ondemand.catalog.api import ApiOptions, SearchedItems, StacApi
+from ondemand.catalog.api import SearchedItems, StacApi
+from ondemand.catalog.catalog import api_options
 from ondemand.catalog.model import FilteredItems
 from ondemand.engine import Engine
 from ondemand.settings import Settings
@@ -207,11 +208,12 @@ def test_properties_filter_is_sent_to_the_api(remote_engine: Engine) -> None:
     ({"landsat:wrs_path": {"eq": "013"}}, "013032"),
     ({"landsat:wrs_path": {"eq": "014"}, "landsat:wrs_row": {"neq": "031"}}, "014032"),
 ])
-def test_api_applies_property_conditions(remote: Remote, shared_data: Path, how: str,
-                                         query: dict[str, Any], scenes: str) -> None:
+def test_api_applies_property_conditions(remote: Remote, shared_data: Path, tmp_path: Path,
+                                         how: str, query: dict[str, Any], scenes: str
+                                         ) -> None:
     """The API itself narrows each search, by the ``query`` extension or (an API without
     it) a CQL2 ``filter``: the items that come back are those of the named scenes."""
-    api = StacApi(remote.api_url, ApiOptions())
+    api = StacApi(remote.api_url, api_options(Settings(data_dir=tmp_path), None))
     assert api.can_query and api.can_filter  # stac-fastapi-pgstac offers both
     api.can_query = how == "query"
     source = SearchedItems(api, LANDSAT).narrowed(query)
